@@ -1,0 +1,295 @@
+//! The engine: starts a task per enabled source, funnels what they receive
+//! into the store's writer, and reports each commit's new messages and
+//! each source's state to whoever subscribes (the CLI, later the window).
+//!
+//! ```text
+//! source tasks ──SourceEvent (bounded)──> hub ──IngestBatch──> writer thread
+//!                                          │                        │
+//!                              states ─────┘        IngestReport ───┘
+//!                                 └──────> broadcast EngineEvent <──┘
+//! ```
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::model::SourceId;
+use crate::source::{self, SourceContext, SourceEvent, SourceSpec, SourceState};
+use crate::store::{
+    self, FrameCounters, IngestBatch, IngestReport, SourceRecord, Store, StoreError, StoredMessage,
+};
+
+/// What the engine announces.
+#[derive(Debug, Clone)]
+pub enum EngineEvent {
+    /// Messages committed by one transaction that were not stored before.
+    Stored(Arc<Vec<StoredMessage>>),
+    /// A source's connection state changed.
+    State(SourceId, SourceState),
+}
+
+/// Live state of every source the engine knows.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StatusBoard {
+    pub states: HashMap<SourceId, SourceState>,
+}
+
+struct RunningSource {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// A running engine. Dropping it without [`Engine::shutdown`] aborts the
+/// tasks; shutting down flushes everything received to disk first.
+pub struct Engine {
+    store: Store,
+    events: broadcast::Sender<EngineEvent>,
+    states: Arc<Mutex<StatusBoard>>,
+    sources: Mutex<HashMap<SourceId, RunningSource>>,
+    source_events: mpsc::Sender<SourceEvent>,
+    hub: JoinHandle<()>,
+    reporter: JoinHandle<()>,
+}
+
+/// Room for this many received messages between the sources and the writer;
+/// when it fills, sources stop reading their sockets until the writer catches up.
+const SOURCE_CHANNEL: usize = 16_384;
+
+impl Engine {
+    /// Starts the engine over `store` and connects every enabled source.
+    pub async fn start(store: Store) -> Result<Engine, StoreError> {
+        let (events, _) = broadcast::channel(1024);
+        let (source_events, incoming) = mpsc::channel(SOURCE_CHANNEL);
+        let (reports, report_stream) = mpsc::unbounded_channel();
+        let states = Arc::new(Mutex::new(StatusBoard::default()));
+        let hub = tokio::spawn(hub(
+            incoming,
+            store.clone(),
+            reports,
+            states.clone(),
+            events.clone(),
+        ));
+        let reporter = tokio::spawn(reporter(report_stream, events.clone()));
+        let engine = Engine {
+            store,
+            events,
+            states,
+            sources: Mutex::new(HashMap::new()),
+            source_events,
+            hub,
+            reporter,
+        };
+        let records = engine
+            .store
+            .read_async(|connection| store::list_sources(connection))
+            .await?;
+        for record in records {
+            engine.start_source(record).await?;
+        }
+        Ok(engine)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.events.subscribe()
+    }
+
+    pub fn status(&self) -> StatusBoard {
+        self.states
+            .lock()
+            .map(|board| board.clone())
+            .unwrap_or_default()
+    }
+
+    /// Starts (or restarts) a source from its stored configuration: call it
+    /// after adding, editing or enabling one.
+    pub async fn reload_source(&self, id: SourceId) -> Result<(), StoreError> {
+        self.stop_source(id).await;
+        let record = self
+            .store
+            .read_async(move |connection| store::get_source(connection, id))
+            .await?;
+        self.start_source(record).await
+    }
+
+    /// Stops a source's task (after disabling or before removing it).
+    pub async fn stop_source(&self, id: SourceId) {
+        let running = self
+            .sources
+            .lock()
+            .ok()
+            .and_then(|mut sources| sources.remove(&id));
+        if let Some(running) = running {
+            let _ = running.stop.send(true);
+            if tokio::time::timeout(Duration::from_secs(5), running.task)
+                .await
+                .is_err()
+            {
+                tracing::warn!(source = %id, "source task did not stop in time");
+            }
+        }
+        if let Ok(mut board) = self.states.lock() {
+            board.states.remove(&id);
+        }
+    }
+
+    async fn start_source(&self, record: SourceRecord) -> Result<(), StoreError> {
+        let id = record.id;
+        if !record.enabled {
+            self.set_state(id, SourceState::Disabled);
+            return Ok(());
+        }
+        let store = self.store.clone();
+        let kept_in = record.secret_store;
+        let credentials =
+            tokio::task::spawn_blocking(move || crate::secrets::load(&store, id, kept_in))
+                .await
+                .map_err(|join| {
+                    StoreError::Invalid(format!("loading credentials failed: {join}"))
+                })?;
+        let credentials = match credentials {
+            Ok(credentials) => credentials,
+            Err(error) => {
+                // One source's unreadable secret must not stop the others.
+                tracing::error!(source = %record.name, %error, "cannot start source");
+                let counters = FrameCounters {
+                    last_error: Some((error.to_string(), crate::model::now_ms())),
+                    ..FrameCounters::default()
+                };
+                let _ = self
+                    .source_events
+                    .send(SourceEvent::Counters(id, counters))
+                    .await;
+                let _ = self
+                    .source_events
+                    .send(SourceEvent::State(id, SourceState::Stopped))
+                    .await;
+                return Ok(());
+            }
+        };
+        let url = match crate::config::normalize_url(record.protocol, &record.url) {
+            Ok(url) => url,
+            Err(error) => {
+                tracing::error!(source = %record.name, %error, "cannot start source");
+                return Ok(());
+            }
+        };
+        let spec = SourceSpec {
+            id,
+            name: record.name,
+            protocol: record.protocol,
+            url,
+            config: record.config,
+            credentials,
+        };
+        let (stop, shutdown) = watch::channel(false);
+        let context = SourceContext {
+            events: self.source_events.clone(),
+            store: self.store.clone(),
+            shutdown,
+        };
+        let task = tokio::spawn(source::run(spec, context));
+        if let Ok(mut sources) = self.sources.lock() {
+            sources.insert(id, RunningSource { stop, task });
+        }
+        Ok(())
+    }
+
+    fn set_state(&self, id: SourceId, state: SourceState) {
+        if let Ok(mut board) = self.states.lock() {
+            board.states.insert(id, state.clone());
+        }
+        let _ = self.events.send(EngineEvent::State(id, state));
+    }
+
+    /// Stops every source, commits everything received, and closes the store.
+    pub async fn shutdown(self) {
+        let running: Vec<RunningSource> = self
+            .sources
+            .lock()
+            .map(|mut sources| sources.drain().map(|(_, running)| running).collect())
+            .unwrap_or_default();
+        for source in &running {
+            let _ = source.stop.send(true);
+        }
+        for source in running {
+            if tokio::time::timeout(Duration::from_secs(5), source.task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a source task did not stop in time");
+            }
+        }
+        drop(self.source_events);
+        let _ = self.hub.await;
+        let store = self.store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.close()).await;
+        let _ = self.reporter.await;
+    }
+}
+
+/// Collects source events into batches for the writer. The writer does the
+/// group commit; the hub only keeps the channel short and the counters summed.
+async fn hub(
+    mut incoming: mpsc::Receiver<SourceEvent>,
+    store: Store,
+    reports: mpsc::UnboundedSender<IngestReport>,
+    states: Arc<Mutex<StatusBoard>>,
+    events: broadcast::Sender<EngineEvent>,
+) {
+    let mut buffer = Vec::with_capacity(4096);
+    loop {
+        if incoming.recv_many(&mut buffer, 4096).await == 0 {
+            return;
+        }
+        let mut batch = IngestBatch {
+            envelopes: Vec::with_capacity(buffer.len()),
+            report_to: Some(reports.clone()),
+            ..IngestBatch::default()
+        };
+        for event in buffer.drain(..) {
+            match event {
+                SourceEvent::Message(envelope) => {
+                    batch
+                        .counters
+                        .entry(envelope.source_id)
+                        .or_default()
+                        .frames_received += 1;
+                    batch.envelopes.push(envelope);
+                }
+                SourceEvent::Counters(id, counters) => {
+                    batch.counters.entry(id).or_default().merge(counters)
+                }
+                SourceEvent::State(id, state) => {
+                    batch.states.insert(id, state.record());
+                    if let Ok(mut board) = states.lock() {
+                        board.states.insert(id, state.clone());
+                    }
+                    let _ = events.send(EngineEvent::State(id, state));
+                }
+            }
+        }
+        if let Err(error) = store.ingest(batch).await {
+            tracing::error!(%error, "the store stopped accepting messages");
+            return;
+        }
+    }
+}
+
+async fn reporter(
+    mut reports: mpsc::UnboundedReceiver<IngestReport>,
+    events: broadcast::Sender<EngineEvent>,
+) {
+    while let Some(report) = reports.recv().await {
+        if !report.stored.is_empty() {
+            let _ = events.send(EngineEvent::Stored(Arc::new(report.stored)));
+        }
+    }
+}

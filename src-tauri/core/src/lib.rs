@@ -1,0 +1,24 @@
+//! # herald-core
+//!
+//! Herald's engine: it receives messages from WebSocket feeds, stores them
+//! in a local SQLite inbox and serves queries over it. It knows nothing of
+//! windows, Tauri or the UI; the `herald` binary wraps it.
+//!
+//! # Layout
+//! - [`model`]: domain types (messages, priorities, sources, cursors).
+//! - [`config`]: source configuration, secrets, validation.
+//! - [`search_text`]: text folding for English and Chinese search, snippets.
+//! - [`store`]: SQLite: migrations, the writer thread, queries, export/import.
+//! - [`source`]: the WebSocket clients, one adapter per protocol, and the
+//!   supervisor that reconnects them.
+//! - [`engine`]: ties sources to the store and reports what was stored.
+//! - [`secrets`]: the OS keyring, with the database as the fallback.
+//! - [`demo`]: a loopback ntfy-compatible feed of sample messages.
+
+pub mod config;
+pub mod engine;
+pub mod model;
+pub mod search_text;
+pub mod secrets;
+pub mod source;
+pub mod store;

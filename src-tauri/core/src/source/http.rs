@@ -1,0 +1,215 @@
+//! A small HTTP/1.1 GET client for the REST calls sources need beside their
+//! socket (Gotify's catch-up pages, ntfy's poll requests). It shares the
+//! source's TLS config and headers, bounds the response size and the time
+//! taken, and understands `Content-Length` and chunked bodies.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use rustls::ClientConfig;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use url::Url;
+
+/// A response with its body fully read.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// GETs `url` (http, https, ws or wss; the latter two as their HTTP twins).
+pub async fn get(
+    url: &Url,
+    headers: &[(String, String)],
+    tls: &Arc<ClientConfig>,
+    timeout: Duration,
+    max_bytes: usize,
+) -> Result<Response, String> {
+    tokio::time::timeout(timeout, get_inner(url, headers, tls, max_bytes))
+        .await
+        .map_err(|_| {
+            format!(
+                "no answer from {} within {} s",
+                redacted(url),
+                timeout.as_secs()
+            )
+        })?
+}
+
+async fn get_inner(
+    url: &Url,
+    headers: &[(String, String)],
+    tls: &Arc<ClientConfig>,
+    max_bytes: usize,
+) -> Result<Response, String> {
+    let secure = matches!(url.scheme(), "https" | "wss");
+    let host = url.host_str().ok_or("url has no host")?.to_string();
+    let port = url
+        .port_or_known_default()
+        .unwrap_or(if secure { 443 } else { 80 });
+    let connect_host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let tcp = TcpStream::connect((connect_host.as_str(), port))
+        .await
+        .map_err(|error| format!("cannot connect to {host}:{port}: {error}"))?;
+    let _ = tcp.set_nodelay(true);
+    let mut target = url.path().to_string();
+    if let Some(query) = url.query() {
+        target.push('?');
+        target.push_str(query);
+    }
+    let host_header = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.clone(),
+    };
+    let mut request = format!(
+        "GET {target} HTTP/1.1\r\nHost: {host_header}\r\nConnection: close\r\nAccept: application/json\r\nUser-Agent: herald/{}\r\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    if secure {
+        let server_name = ServerName::try_from(connect_host)
+            .map_err(|error| format!("bad tls server name: {error}"))?;
+        let stream = tokio_rustls::TlsConnector::from(tls.clone())
+            .connect(server_name, tcp)
+            .await
+            .map_err(|error| format!("tls handshake with {host} failed: {error}"))?;
+        exchange(stream, request.as_bytes(), max_bytes).await
+    } else {
+        exchange(tcp, request.as_bytes(), max_bytes).await
+    }
+}
+
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    request: &[u8],
+    max_bytes: usize,
+) -> Result<Response, String> {
+    stream
+        .write_all(request)
+        .await
+        .map_err(|error| format!("sending request failed: {error}"))?;
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        let read = match stream.read(&mut buffer).await {
+            Ok(read) => read,
+            // Servers that close without TLS close_notify: keep what arrived.
+            Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Err(error) => return Err(format!("reading response failed: {error}")),
+        };
+        if read == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buffer[..read]);
+        if raw.len() > max_bytes + 64 * 1024 {
+            return Err(format!("response is larger than {max_bytes} bytes"));
+        }
+    }
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> Result<Response, String> {
+    let head_end = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .ok_or("response ended before its headers did")?;
+    let head =
+        std::str::from_utf8(&raw[..head_end]).map_err(|_| "response headers are not text")?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+    let mut chunked = false;
+    let mut length: Option<usize> = None;
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("transfer-encoding")
+                && value.to_ascii_lowercase().contains("chunked")
+            {
+                chunked = true;
+            } else if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse().ok();
+            }
+        }
+    }
+    let rest = &raw[head_end + 4..];
+    let body = if chunked {
+        decode_chunked(rest)?
+    } else if let Some(length) = length {
+        rest.get(..length)
+            .ok_or("response body is shorter than its content-length")?
+            .to_vec()
+    } else {
+        rest.to_vec()
+    };
+    Ok(Response { status, body })
+}
+
+fn decode_chunked(mut rest: &[u8]) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = rest
+            .windows(2)
+            .position(|window| window == b"\r\n")
+            .ok_or("truncated chunk header")?;
+        let size_text = std::str::from_utf8(&rest[..line_end]).map_err(|_| "bad chunk header")?;
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| format!("bad chunk size {size_text:?}"))?;
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return Ok(body);
+        }
+        let chunk = rest.get(..size).ok_or("truncated chunk")?;
+        body.extend_from_slice(chunk);
+        rest = rest.get(size + 2..).ok_or("truncated chunk")?;
+    }
+}
+
+/// The URL without its query, which may carry a token.
+pub fn redacted(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    let _ = shown.set_password(None);
+    shown.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_length_and_chunked_bodies() {
+        let plain =
+            parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiEXTRA").expect("valid");
+        assert_eq!((plain.status, plain.body.as_slice()), (200, &b"hi"[..]));
+        let chunked = parse_response(b"HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n")
+            .expect("valid");
+        assert_eq!(
+            (chunked.status, chunked.body.as_slice()),
+            (401, &b"abcde"[..])
+        );
+        assert!(
+            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n").is_err()
+        );
+        assert!(parse_response(b"garbage").is_err());
+    }
+
+    #[test]
+    fn redaction_drops_query_tokens() {
+        let url = Url::parse("wss://user:pw@host/stream?token=abc").expect("url");
+        assert_eq!(redacted(&url), "wss://user@host/stream");
+    }
+}

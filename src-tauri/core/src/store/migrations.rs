@@ -1,0 +1,186 @@
+//! Schema migrations. Append-only: a migration that has shipped is never
+//! edited (the checksum test below fails if one is); change the schema by
+//! adding a new one at the end.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Every migration in order; `PRAGMA user_version` records how many have run.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: sources, cursors, per-source counters, messages, search index, settings.
+    r#"
+CREATE TABLE sources (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    protocol     TEXT NOT NULL CHECK (protocol IN ('ntfy', 'gotify', 'json')),
+    url          TEXT NOT NULL,
+    enabled      INTEGER NOT NULL DEFAULT 1,
+    config       TEXT NOT NULL DEFAULT '{}',
+    secret_store TEXT NOT NULL DEFAULT 'none' CHECK (secret_store IN ('none', 'keyring', 'database')),
+    secret       TEXT,
+    removed_at   INTEGER,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX sources_live_name ON sources(name) WHERE removed_at IS NULL;
+
+-- Kept apart from the messages, so deleting or pruning history never
+-- rewinds where a source resumes.
+CREATE TABLE cursors (
+    source_id  INTEGER PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+    last_id    TEXT NOT NULL,
+    last_time  INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE source_stats (
+    source_id        INTEGER PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+    state            TEXT NOT NULL DEFAULT 'idle',
+    state_since      INTEGER,
+    retry_at         INTEGER,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    frames_received  INTEGER NOT NULL DEFAULT 0,
+    frames_rejected  INTEGER NOT NULL DEFAULT 0,
+    frames_malformed INTEGER NOT NULL DEFAULT 0,
+    messages_stored  INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    last_error_at    INTEGER,
+    updated_at       INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE messages (
+    id            INTEGER PRIMARY KEY,
+    source_id     INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    remote_id     TEXT NOT NULL,
+    received_at   INTEGER NOT NULL,
+    sent_at       INTEGER NOT NULL,
+    expires_at    INTEGER,
+    topic         TEXT,
+    title         TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    format        TEXT NOT NULL,
+    priority      INTEGER NOT NULL,
+    raw_priority  INTEGER,
+    tags          TEXT,
+    click         TEXT,
+    icon          TEXT,
+    actions       TEXT,
+    attachment    TEXT,
+    group_key     TEXT,
+    extras        TEXT,
+    read          INTEGER NOT NULL DEFAULT 0,
+    starred       INTEGER NOT NULL DEFAULT 0,
+    snoozed_until INTEGER,
+    archived_at   INTEGER,
+    UNIQUE (source_id, remote_id)
+);
+CREATE INDEX messages_by_source ON messages(source_id, id);
+CREATE INDEX messages_unread ON messages(source_id) WHERE read = 0;
+CREATE INDEX messages_starred ON messages(id) WHERE starred = 1;
+
+-- The search index reads its content through this view, which applies the
+-- same folding the writer applies when it fills the index (see
+-- search_text.rs). `herald_fold` is registered on every connection Herald opens.
+CREATE VIEW messages_search AS
+    SELECT id, herald_fold(title) AS title, herald_fold(body) AS body,
+           herald_fold(coalesce(tags, '')) AS tags
+    FROM messages;
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    title, body, tags,
+    content = 'messages_search', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
+];
+
+/// Brings the database up to the latest schema, one transaction per migration.
+pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let applied: usize = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::TooNew {
+            found: applied,
+            known: MIGRATIONS.len(),
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let transaction = connection.transaction()?;
+        transaction.execute_batch(sql)?;
+        transaction.pragma_update(None, "user_version", index + 1)?;
+        transaction.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// FNV-1a, so the checksums below do not depend on a hasher that may change.
+    fn checksum(text: &str) -> u64 {
+        text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    /// One entry per shipped migration. Adding a migration adds a line here;
+    /// a mismatch means a shipped migration was edited, which would leave
+    /// existing databases on a different schema from new ones.
+    const SHIPPED: &[u64] = &[0x6781_3cf3_950b_c78e];
+
+    #[test]
+    fn shipped_migrations_are_never_edited() {
+        let actual: Vec<String> = MIGRATIONS
+            .iter()
+            .map(|sql| format!("{:#x}", checksum(sql)))
+            .collect();
+        let shipped: Vec<String> = SHIPPED.iter().map(|sum| format!("{sum:#x}")).collect();
+        assert_eq!(
+            &actual[..shipped.len()],
+            &shipped[..],
+            "a shipped migration changed; add a new migration instead"
+        );
+        assert_eq!(
+            actual.len(),
+            shipped.len(),
+            "record the checksum of each new migration in SHIPPED"
+        );
+    }
+
+    #[test]
+    fn migrations_apply_from_scratch_and_are_idempotent() {
+        let mut connection = Connection::open_in_memory().expect("in-memory database");
+        crate::store::register_functions(&connection).expect("functions");
+        migrate(&mut connection).expect("first run applies every migration");
+        migrate(&mut connection).expect("a second run is a no-op");
+        let version: usize = connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .expect("user_version");
+        assert_eq!(version, MIGRATIONS.len());
+        let check: String = connection
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+            .expect("integrity check");
+        assert_eq!(check, "ok");
+        connection
+            .execute(
+                "INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)",
+                [],
+            )
+            .expect("the search index matches its content view");
+    }
+
+    #[test]
+    fn a_database_from_a_newer_herald_is_refused() {
+        let mut connection = Connection::open_in_memory().expect("in-memory database");
+        connection
+            .pragma_update(None, "user_version", 999)
+            .expect("set version");
+        let error = migrate(&mut connection).expect_err("newer schema must not be touched");
+        assert!(error.to_string().contains("newer"), "{error}");
+    }
+}

@@ -1,0 +1,254 @@
+//! The inbox on disk: SQLite with WAL, one writer thread, pooled readers.
+//!
+//! Every write goes through the single writer thread ([`writer`]), which
+//! commits ingest in batches and runs other changes as closures, each in its
+//! own transaction. Reads open their own connections and never wait for the
+//! writer. Callers on the async runtime use the `_async` variants, which hop
+//! to a blocking thread, so no SQLite call ever runs on a runtime worker.
+
+mod export;
+pub mod migrations;
+pub mod queries;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, OpenFlags, Transaction};
+
+pub use export::{export_jsonl, import_jsonl, ImportReport};
+pub use queries::*;
+pub use writer::{
+    BatchLimits, FrameCounters, IngestBatch, IngestReport, Inserter, StateRecord, StoredMessage,
+    INSERT_FTS_SQL, INSERT_MESSAGE_SQL,
+};
+
+use crate::search_text::fold_for_index;
+
+/// Errors from the store. Messages are lowercase and say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "cannot use the data directory {path}: {source}; check that it exists and is writable"
+    )]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the database was written by a newer herald (schema {found}, this build knows {known}); upgrade herald")]
+    TooNew { found: usize, known: usize },
+    #[error("{what} {id} does not exist; list them with `herald {hint}`")]
+    NotFound {
+        what: &'static str,
+        id: i64,
+        hint: &'static str,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the database writer has stopped; restart herald")]
+    WriterGone,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+type WriteJob = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// Handle to an open database. Cheap to clone; the writer thread lives until
+/// the last handle is dropped or [`Store::close`] is called.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: writer::WriterHandle,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, migrates it and
+    /// starts the writer thread. The file is created readable by its owner only.
+    pub fn open(path: &Path, limits: BatchLimits) -> Result<Store> {
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            create_private_dir(parent)?;
+        }
+        create_private_file(path)?;
+        let mut connection = open_connection(path)?;
+        migrations::migrate(&mut connection)?;
+        let writer = writer::spawn(connection, limits)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                writer,
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `job` on the writer thread in its own transaction and waits.
+    /// For synchronous callers (the CLI, blocking threads), never the runtime.
+    pub fn write<R, F>(&self, job: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<R> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.inner.writer.call(Self::wrap(job, reply))?;
+        answer.blocking_recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// [`Store::write`] for async callers.
+    pub async fn write_async<R, F>(&self, job: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<R> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.inner.writer.call_async(Self::wrap(job, reply)).await?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    fn wrap<R, F>(job: F, reply: tokio::sync::oneshot::Sender<Result<R>>) -> WriteJob
+    where
+        R: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<R> + Send + 'static,
+    {
+        Box::new(move |connection: &mut Connection| {
+            let outcome = (|| {
+                let transaction = connection
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let value = job(&transaction)?;
+                transaction.commit()?;
+                Ok(value)
+            })();
+            // The caller may have given up waiting; the work is done either way.
+            let _ = reply.send(outcome);
+        })
+    }
+
+    /// Queues a batch of received messages for the next commit.
+    pub async fn ingest(&self, batch: IngestBatch) -> Result<()> {
+        self.inner.writer.ingest(batch).await
+    }
+
+    /// Runs `read` on a pooled read connection. Blocking.
+    pub fn read<R>(&self, read: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let pooled = self
+            .inner
+            .readers
+            .lock()
+            .ok()
+            .and_then(|mut pool| pool.pop());
+        let connection = match pooled {
+            Some(connection) => connection,
+            None => open_connection(&self.inner.path)?,
+        };
+        let outcome = read(&connection);
+        if let Ok(mut pool) = self.inner.readers.lock() {
+            if pool.len() < 4 {
+                pool.push(connection);
+            }
+        }
+        outcome
+    }
+
+    /// [`Store::read`] for async callers: runs on a blocking thread.
+    pub async fn read_async<R, F>(&self, read: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.read(read))
+            .await
+            .map_err(|join| StoreError::Invalid(format!("read task failed: {join}")))?
+    }
+
+    /// Commits what is queued, stops the writer thread and waits for it.
+    pub fn close(&self) {
+        self.inner.writer.shutdown();
+    }
+}
+
+/// Opens a connection with Herald's pragmas and SQL functions.
+pub fn open_connection(path: &Path) -> Result<Connection> {
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    connection.busy_timeout(std::time::Duration::from_secs(10))?;
+    connection.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    register_functions(&connection)?;
+    Ok(connection)
+}
+
+/// SQL functions the schema relies on: `herald_fold(text)` is the search
+/// folding of [`crate::search_text`], used by the `messages_search` view.
+pub fn register_functions(connection: &Connection) -> Result<()> {
+    connection.create_scalar_function(
+        "herald_fold",
+        1,
+        FunctionFlags::SQLITE_UTF8
+            | FunctionFlags::SQLITE_DETERMINISTIC
+            | FunctionFlags::SQLITE_INNOCUOUS,
+        |context| {
+            let text: Option<String> = context.get(0)?;
+            Ok(text.map(|text| fold_for_index(&text).into_owned()))
+        },
+    )?;
+    Ok(())
+}
+
+fn create_private_dir(path: &Path) -> Result<()> {
+    let map = |source| StoreError::DataDir {
+        path: path.to_path_buf(),
+        source,
+    };
+    if !path.exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(path).map_err(map)?;
+    }
+    Ok(())
+}
+
+/// Creates the database file with mode 0600 before SQLite opens it; SQLite
+/// gives its -wal and -shm files the same mode as the database.
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(|source| StoreError::DataDir {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}

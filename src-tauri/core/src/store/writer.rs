@@ -1,0 +1,478 @@
+//! The single writer thread. It owns the only read-write connection that
+//! changes data, so SQLite never sees two writers and never returns "busy"
+//! to Herald itself.
+//!
+//! Ingest is group-committed: the first batch opens a window that closes
+//! after `max_rows` rows or `max_delay`, whichever comes first, and
+//! everything that arrived in it is committed in one transaction. Other
+//! writes (user actions, source edits) run as closures, in order with the
+//! ingest around them.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+
+use super::{Result, StoreError, WriteJob};
+use crate::model::{Cursor, Envelope, MessageId, NewMessage, SourceId};
+use crate::search_text::fold_for_index;
+
+/// When the writer commits a batch of received messages.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    pub max_rows: usize,
+    pub max_delay: Duration,
+}
+
+impl Default for BatchLimits {
+    /// Tuned with `herald-bench ingest` (see the README's performance section):
+    /// larger batches stop paying off past a few thousand rows, and a few
+    /// milliseconds of delay adds nothing a person can notice.
+    fn default() -> Self {
+        BatchLimits {
+            max_rows: 4096,
+            max_delay: Duration::from_millis(4),
+        }
+    }
+}
+
+/// What a source's task counted since the last batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrameCounters {
+    pub frames_received: u64,
+    pub frames_rejected: u64,
+    pub frames_malformed: u64,
+    /// The latest error and when it happened (Unix ms).
+    pub last_error: Option<(String, i64)>,
+}
+
+impl FrameCounters {
+    pub fn merge(&mut self, other: FrameCounters) {
+        self.frames_received += other.frames_received;
+        self.frames_rejected += other.frames_rejected;
+        self.frames_malformed += other.frames_malformed;
+        if other.last_error.is_some() {
+            self.last_error = other.last_error;
+        }
+    }
+}
+
+/// A persisted snapshot of a source's connection state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateRecord {
+    pub state: &'static str,
+    pub since: Option<i64>,
+    pub retry_at: Option<i64>,
+    pub attempts: u32,
+}
+
+/// Received messages and counters to commit together.
+#[derive(Debug, Default)]
+pub struct IngestBatch {
+    pub envelopes: Vec<Envelope>,
+    pub counters: HashMap<SourceId, FrameCounters>,
+    pub states: HashMap<SourceId, StateRecord>,
+    /// Where to report which messages were new. Absent for fire-and-forget imports.
+    pub report_to: Option<tokio::sync::mpsc::UnboundedSender<IngestReport>>,
+    /// Unix ms to record as `received_at`; filled by the writer when 0.
+    pub received_at: i64,
+}
+
+/// One committed message that was not there before.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredMessage {
+    pub id: MessageId,
+    pub source_id: SourceId,
+    pub received_at: i64,
+    pub message: NewMessage,
+    #[serde(skip)]
+    pub received: Instant,
+}
+
+/// What one commit stored: only rows actually inserted, never replays.
+#[derive(Debug, Default)]
+pub struct IngestReport {
+    pub stored: Vec<StoredMessage>,
+    pub committed: Option<Instant>,
+}
+
+enum Job {
+    Call(WriteJob),
+    Ingest(IngestBatch),
+    Shutdown,
+}
+
+pub(super) struct WriterHandle {
+    jobs: flume::Sender<Job>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl WriterHandle {
+    pub(super) fn call(&self, job: WriteJob) -> Result<()> {
+        self.jobs
+            .send(Job::Call(job))
+            .map_err(|_| StoreError::WriterGone)
+    }
+
+    pub(super) async fn call_async(&self, job: WriteJob) -> Result<()> {
+        self.jobs
+            .send_async(Job::Call(job))
+            .await
+            .map_err(|_| StoreError::WriterGone)
+    }
+
+    pub(super) async fn ingest(&self, batch: IngestBatch) -> Result<()> {
+        self.jobs
+            .send_async(Job::Ingest(batch))
+            .await
+            .map_err(|_| StoreError::WriterGone)
+    }
+
+    pub(super) fn shutdown(&self) {
+        let _ = self.jobs.send(Job::Shutdown);
+        let thread = self.thread.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(thread) = thread {
+            if thread.join().is_err() {
+                tracing::error!("the database writer thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for WriterHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+pub(super) fn spawn(connection: Connection, limits: BatchLimits) -> Result<WriterHandle> {
+    // Bounded, so a writer that falls behind slows the sources down (and
+    // they stop reading their sockets) instead of buffering without limit.
+    let (jobs, queue) = flume::bounded(64);
+    let thread = std::thread::Builder::new()
+        .name("herald-writer".into())
+        .spawn(move || run(connection, queue, limits))?;
+    Ok(WriterHandle {
+        jobs,
+        thread: Mutex::new(Some(thread)),
+    })
+}
+
+fn run(mut connection: Connection, queue: flume::Receiver<Job>, limits: BatchLimits) {
+    let mut pending: Vec<IngestBatch> = Vec::new();
+    let mut pending_rows = 0;
+    let mut window_closes = Instant::now();
+    loop {
+        let next = if pending.is_empty() {
+            queue.recv().ok()
+        } else {
+            match queue.recv_deadline(window_closes) {
+                Ok(job) => Some(job),
+                Err(flume::RecvTimeoutError::Timeout) => {
+                    commit(&mut connection, &mut pending);
+                    pending_rows = 0;
+                    continue;
+                }
+                Err(flume::RecvTimeoutError::Disconnected) => None,
+            }
+        };
+        match next {
+            Some(Job::Ingest(batch)) => {
+                if pending.is_empty() {
+                    window_closes = Instant::now() + limits.max_delay;
+                }
+                pending_rows += batch.envelopes.len();
+                pending.push(batch);
+                if pending_rows >= limits.max_rows {
+                    commit(&mut connection, &mut pending);
+                    pending_rows = 0;
+                }
+            }
+            Some(Job::Call(job)) => {
+                // Keep order: what was received before this change is committed first.
+                commit(&mut connection, &mut pending);
+                pending_rows = 0;
+                job(&mut connection);
+            }
+            Some(Job::Shutdown) | None => {
+                commit(&mut connection, &mut pending);
+                // Fold the WAL back so the file is whole when Herald is not running.
+                if let Err(error) = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+                    tracing::warn!(%error, "checkpoint at shutdown failed");
+                }
+                return;
+            }
+        }
+    }
+}
+
+fn commit(connection: &mut Connection, pending: &mut Vec<IngestBatch>) {
+    if pending.is_empty() {
+        return;
+    }
+    let batches = std::mem::take(pending);
+    let received_at = crate::model::now_ms();
+    match write_batches(connection, batches, received_at) {
+        Ok(reports) => {
+            let committed = Instant::now();
+            for (report_to, mut report) in reports {
+                report.committed = Some(committed);
+                let _ = report_to.send(report);
+            }
+        }
+        // The transaction rolled back, so no cursor moved: the sources will
+        // be asked for these messages again after they reconnect.
+        Err(error) => tracing::error!(%error, "could not commit received messages"),
+    }
+}
+
+type Reports = Vec<(
+    tokio::sync::mpsc::UnboundedSender<IngestReport>,
+    IngestReport,
+)>;
+
+fn write_batches(
+    connection: &mut Connection,
+    batches: Vec<IngestBatch>,
+    now: i64,
+) -> Result<Reports> {
+    let transaction = connection.transaction()?;
+    let mut reports = Vec::new();
+    {
+        let mut inserter = Inserter::new(&transaction)?;
+        for batch in batches {
+            let received_at = if batch.received_at == 0 {
+                now
+            } else {
+                batch.received_at
+            };
+            let stored = inserter.insert_envelopes(batch.envelopes, received_at)?;
+            for (source_id, counters) in batch.counters {
+                inserter.add_counters(source_id, &counters, 0, now)?;
+            }
+            for (source_id, state) in batch.states {
+                inserter.set_state(source_id, &state, now)?;
+            }
+            if let Some(report_to) = batch.report_to {
+                reports.push((
+                    report_to,
+                    IngestReport {
+                        stored,
+                        committed: None,
+                    },
+                ));
+            }
+        }
+        inserter.finish(now)?;
+    }
+    transaction.commit()?;
+    Ok(reports)
+}
+
+/// The SQL that stores one message; shared with the raw-SQLite benchmark so
+/// both measure the same schema and statements.
+pub const INSERT_MESSAGE_SQL: &str = "INSERT INTO messages (source_id, remote_id, received_at, sent_at, expires_at, topic, title, body, format, priority, raw_priority, tags, click, icon, actions, attachment, group_key, extras) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT (source_id, remote_id) DO NOTHING";
+
+/// The SQL that indexes one stored message for search.
+pub const INSERT_FTS_SQL: &str =
+    "INSERT INTO messages_fts (rowid, title, body, tags) VALUES (?1, ?2, ?3, ?4)";
+
+/// Prepared statements for one transaction of ingest.
+pub struct Inserter<'t> {
+    insert_message: rusqlite::CachedStatement<'t>,
+    insert_fts: rusqlite::CachedStatement<'t>,
+    transaction: &'t Transaction<'t>,
+    cursors: HashMap<SourceId, Cursor>,
+    stored_per_source: HashMap<SourceId, u64>,
+    source_exists: HashMap<SourceId, bool>,
+}
+
+impl<'t> Inserter<'t> {
+    pub fn new(transaction: &'t Transaction<'t>) -> Result<Inserter<'t>> {
+        Ok(Inserter {
+            insert_message: transaction.prepare_cached(INSERT_MESSAGE_SQL)?,
+            insert_fts: transaction.prepare_cached(INSERT_FTS_SQL)?,
+            transaction,
+            cursors: HashMap::new(),
+            stored_per_source: HashMap::new(),
+            source_exists: HashMap::new(),
+        })
+    }
+
+    /// Inserts what is new, skips what is already stored, and remembers each
+    /// source's latest cursor for [`Inserter::finish`].
+    pub fn insert_envelopes(
+        &mut self,
+        envelopes: Vec<Envelope>,
+        received_at: i64,
+    ) -> Result<Vec<StoredMessage>> {
+        let mut stored = Vec::new();
+        for envelope in envelopes {
+            // A source removed while its messages were queued: drop them
+            // rather than fail the whole transaction on its foreign key.
+            if !self.source_exists(envelope.source_id)? {
+                continue;
+            }
+            self.cursors.insert(envelope.source_id, envelope.cursor);
+            if let Some(id) =
+                self.insert_message(envelope.source_id, &envelope.message, received_at, None)?
+            {
+                *self
+                    .stored_per_source
+                    .entry(envelope.source_id)
+                    .or_default() += 1;
+                stored.push(StoredMessage {
+                    id,
+                    source_id: envelope.source_id,
+                    received_at,
+                    message: envelope.message,
+                    received: envelope.received,
+                });
+            }
+        }
+        Ok(stored)
+    }
+
+    fn source_exists(&mut self, source_id: SourceId) -> Result<bool> {
+        if let Some(&exists) = self.source_exists.get(&source_id) {
+            return Ok(exists);
+        }
+        let exists = self
+            .transaction
+            .query_row("SELECT 1 FROM sources WHERE id = ?1", [source_id.0], |_| {
+                Ok(())
+            })
+            .optional()?
+            .is_some();
+        self.source_exists.insert(source_id, exists);
+        Ok(exists)
+    }
+
+    /// Inserts one message unless `(source, remote_id)` is already stored.
+    /// Returns the new row id, or `None` for a duplicate.
+    pub fn insert_message(
+        &mut self,
+        source_id: SourceId,
+        message: &NewMessage,
+        received_at: i64,
+        state: Option<&super::queries::TriageState>,
+    ) -> Result<Option<MessageId>> {
+        let tags = if message.tags.is_empty() {
+            None
+        } else {
+            Some(
+                serde_json::to_string(&message.tags)
+                    .map_err(|error| StoreError::Invalid(error.to_string()))?,
+            )
+        };
+        let json =
+            |value: &Option<serde_json::Value>| value.as_ref().map(serde_json::Value::to_string);
+        let inserted = self.insert_message.execute(params![
+            source_id.0,
+            message.remote_id,
+            received_at,
+            message.sent_at,
+            message.expires_at,
+            message.topic,
+            message.title,
+            message.body,
+            message.format.as_str(),
+            message.priority.get(),
+            message.raw_priority,
+            tags,
+            message.click,
+            message.icon,
+            json(&message.actions),
+            json(&message.attachment),
+            message.group_key,
+            json(&message.extras),
+        ])?;
+        if inserted == 0 {
+            return Ok(None);
+        }
+        let id = self.transaction.last_insert_rowid();
+        self.insert_fts.execute(params![
+            id,
+            fold_for_index(&message.title),
+            fold_for_index(&message.body),
+            fold_for_index(tags.as_deref().unwrap_or("")),
+        ])?;
+        if let Some(state) = state {
+            self.transaction.execute(
+                "UPDATE messages SET read = ?2, starred = ?3, snoozed_until = ?4, archived_at = ?5 WHERE id = ?1",
+                params![id, state.read, state.starred, state.snoozed_until, state.archived_at],
+            )?;
+        }
+        Ok(Some(MessageId(id)))
+    }
+
+    pub fn add_counters(
+        &mut self,
+        source_id: SourceId,
+        counters: &FrameCounters,
+        stored: u64,
+        now: i64,
+    ) -> Result<()> {
+        let (error, error_at) = match &counters.last_error {
+            Some((error, at)) => (Some(error.as_str()), Some(*at)),
+            None => (None, None),
+        };
+        self.transaction
+            .prepare_cached(
+                "INSERT INTO source_stats (source_id, frames_received, frames_rejected, frames_malformed, messages_stored, last_error, last_error_at, updated_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM sources WHERE id = ?1)
+                 ON CONFLICT (source_id) DO UPDATE SET
+                    frames_received = frames_received + excluded.frames_received,
+                    frames_rejected = frames_rejected + excluded.frames_rejected,
+                    frames_malformed = frames_malformed + excluded.frames_malformed,
+                    messages_stored = messages_stored + excluded.messages_stored,
+                    last_error = coalesce(excluded.last_error, last_error),
+                    last_error_at = coalesce(excluded.last_error_at, last_error_at),
+                    updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                source_id.0,
+                counters.frames_received as i64,
+                counters.frames_rejected as i64,
+                counters.frames_malformed as i64,
+                stored as i64,
+                error,
+                error_at,
+                now
+            ])?;
+        Ok(())
+    }
+
+    pub fn set_state(&mut self, source_id: SourceId, state: &StateRecord, now: i64) -> Result<()> {
+        self.transaction
+            .prepare_cached(
+                "INSERT INTO source_stats (source_id, state, state_since, retry_at, attempts, updated_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM sources WHERE id = ?1)
+                 ON CONFLICT (source_id) DO UPDATE SET state = excluded.state, state_since = excluded.state_since,
+                    retry_at = excluded.retry_at, attempts = excluded.attempts, updated_at = excluded.updated_at",
+            )?
+            .execute(params![source_id.0, state.state, state.since, state.retry_at, state.attempts, now])?;
+        Ok(())
+    }
+
+    /// Writes each source's cursor and stored count; call once per transaction.
+    pub fn finish(&mut self, now: i64) -> Result<()> {
+        for (source_id, cursor) in std::mem::take(&mut self.cursors) {
+            self.transaction
+                .prepare_cached(
+                    "INSERT INTO cursors (source_id, last_id, last_time, updated_at)
+                     SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM sources WHERE id = ?1)
+                     ON CONFLICT (source_id) DO UPDATE SET last_id = excluded.last_id,
+                        last_time = excluded.last_time, updated_at = excluded.updated_at",
+                )?
+                .execute(params![source_id.0, cursor.last_id, cursor.last_time, now])?;
+        }
+        for (source_id, stored) in std::mem::take(&mut self.stored_per_source) {
+            self.add_counters(source_id, &FrameCounters::default(), stored, now)?;
+        }
+        Ok(())
+    }
+}
