@@ -16,6 +16,7 @@
 //! - [`demo`]: a loopback ntfy-compatible feed of sample messages.
 
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod model;
 pub mod search_text;

@@ -13,6 +13,7 @@ pub mod gotify;
 pub mod http;
 pub mod json;
 pub mod ntfy;
+pub mod probe;
 pub mod tls;
 
 use std::sync::Arc;
@@ -220,7 +221,7 @@ pub async fn run(spec: SourceSpec, mut context: SourceContext) {
 }
 
 /// Resolves once shutdown is asked for (or the engine is gone).
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 

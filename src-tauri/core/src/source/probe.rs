@@ -1,0 +1,99 @@
+//! `source test`: connect once, listen briefly, and report what was found,
+//! without storing anything.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde::Serialize;
+use tokio_tungstenite::tungstenite::Message as Frame;
+
+use super::{connect, connection_target, parse_frame, tls, Parsed, SessionEnd, SourceSpec};
+use crate::model::now_ms;
+
+/// What a connection test found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ProbeReport {
+    pub connected: bool,
+    pub auth_failed: bool,
+    /// Milliseconds from starting to connect to the websocket being open.
+    pub connect_ms: Option<u64>,
+    pub frames: u64,
+    pub messages: u64,
+    pub malformed: u64,
+    /// Title (or body) of the first message seen, to show the mapping works.
+    pub first_message: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Connects with `spec`, reads for up to `listen`, and disconnects.
+pub async fn probe(spec: &SourceSpec, listen: Duration) -> ProbeReport {
+    let mut report = ProbeReport::default();
+    let tls = match tls::client_config(spec.config.ca_file.as_deref()) {
+        Ok(tls) => tls,
+        Err(error) => {
+            report.error = Some(error);
+            return report;
+        }
+    };
+    let (url, headers) = match connection_target(spec, None) {
+        Ok(target) => target,
+        Err(error) => {
+            report.error = Some(error);
+            return report;
+        }
+    };
+    let started = Instant::now();
+    let mut socket = match connect(spec, &tls, &url, &headers).await {
+        Ok(socket) => socket,
+        Err(SessionEnd::AuthFailed(error)) => {
+            report.auth_failed = true;
+            report.error = Some(error);
+            return report;
+        }
+        Err(SessionEnd::Failed { error, .. }) => {
+            report.error = Some(error);
+            return report;
+        }
+        Err(SessionEnd::Shutdown) => return report,
+    };
+    report.connected = true;
+    report.connect_ms = Some(started.elapsed().as_millis() as u64);
+    let deadline = tokio::time::Instant::now() + listen;
+    while let Ok(Some(frame)) = tokio::time::timeout_at(deadline, socket.next()).await {
+        let text = match frame {
+            Ok(Frame::Text(text)) => text.to_string(),
+            Ok(Frame::Binary(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+            Ok(Frame::Close(_)) => break,
+            Ok(_) => continue,
+            Err(error) => {
+                report.error = Some(format!("connection error: {error}"));
+                break;
+            }
+        };
+        report.frames += 1;
+        match parse_frame(spec.protocol, &spec.config, &text, now_ms()) {
+            Ok(Parsed::Messages(messages)) => {
+                if report.first_message.is_none() {
+                    report.first_message = messages
+                        .first()
+                        .map(|message| {
+                            if message.title.is_empty() {
+                                message.body.clone()
+                            } else {
+                                message.title.clone()
+                            }
+                        })
+                        .map(|text| text.chars().take(120).collect());
+                }
+                report.messages += messages.len() as u64;
+            }
+            Ok(_) => {}
+            Err(error) => {
+                report.malformed += 1;
+                report.error.get_or_insert(error.0);
+            }
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), socket.close(None)).await;
+    report
+}

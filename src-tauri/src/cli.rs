@@ -1,0 +1,261 @@
+//! The command line. These names and flags are a contract for scripts and
+//! tests: add to them, never rename.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "herald",
+    version,
+    about = "Herald: a desktop notification center for ntfy, Gotify and JSON WebSocket feeds"
+)]
+pub struct Cli {
+    /// Where Herald keeps its database (default: the platform data directory, e.g. ~/.local/share/herald).
+    #[arg(long, global = true, env = "HERALD_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Log more to stderr (-v info, -vv debug); or set HERALD_LOG.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add, list, remove, enable, disable and test sources.
+    #[command(subcommand)]
+    Source(SourceCommand),
+    /// Run the engine: connect every enabled source and store what arrives.
+    Run(RunArgs),
+    /// Start a demo feed on loopback, subscribe to it, and run the engine.
+    Demo(DemoArgs),
+    /// List and triage stored messages.
+    #[command(subcommand)]
+    Messages(MessagesCommand),
+    /// Full-text search, newest first (English and Chinese).
+    Search(SearchArgs),
+    /// Export every message as JSON Lines.
+    Export { file: PathBuf },
+    /// Import messages from a JSON Lines export; messages already stored are skipped.
+    Import { file: PathBuf },
+    /// Counts per source and in total.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show or set how long messages are kept.
+    Retention(RetentionArgs),
+    /// Delete messages that the retention settings no longer keep.
+    Prune,
+    /// Check the database and its search index.
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    Ntfy,
+    Gotify,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourceCommand {
+    /// Add a source and print its id.
+    Add(Box<SourceAddArgs>),
+    /// List sources with their state and where their secrets are kept.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a source and its messages.
+    Remove {
+        id: i64,
+        /// Keep the source's messages in the inbox.
+        #[arg(long)]
+        keep_messages: bool,
+    },
+    /// Enable a source.
+    Enable { id: i64 },
+    /// Disable a source (its messages stay).
+    Disable { id: i64 },
+    /// Connect once, listen briefly, and report what the server sent.
+    Test {
+        id: i64,
+        /// Seconds to listen after connecting.
+        #[arg(long, default_value_t = 3)]
+        listen: u64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SourceAddArgs {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, value_enum)]
+    pub protocol: ProtocolArg,
+    /// ws://, wss://, http:// or https://; for ntfy the topic URL, for Gotify the server URL.
+    #[arg(long)]
+    pub url: String,
+    /// Access token (ntfy tk_…, Gotify client token, or a Bearer token for json).
+    #[arg(long)]
+    pub token: Option<String>,
+    #[arg(long, requires = "password")]
+    pub username: Option<String>,
+    #[arg(long, requires = "username")]
+    pub password: Option<String>,
+    /// Send credentials in the URL (ntfy ?auth=, Gotify ?token=) instead of a header.
+    #[arg(long)]
+    pub auth_in_query: bool,
+    /// Extra header, 'Name: value'; repeatable.
+    #[arg(long = "header", value_name = "'NAME: VALUE'")]
+    pub headers: Vec<String>,
+    /// json: field=/json/pointer for id, title, body, priority, time, tags, url, group; repeatable.
+    #[arg(long = "map", value_name = "FIELD=/POINTER")]
+    pub map: Vec<String>,
+    /// json: a text frame to send after connecting (e.g. a subscribe request).
+    #[arg(long)]
+    pub subscribe_frame: Option<String>,
+    /// json: URL used when resuming, with {last_id}, {last_time} or {last_time_ms}.
+    #[arg(long)]
+    pub resume_url: Option<String>,
+    /// json: take text frames that are not JSON as plain message bodies.
+    #[arg(long)]
+    pub text_frames: bool,
+    /// PEM file of extra certificate authorities to trust.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Reconnect when nothing arrives for this many seconds.
+    #[arg(long, default_value_t = 90)]
+    pub read_timeout: u64,
+    /// Reject (and count) frames larger than this many bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub max_frame_bytes: usize,
+    /// Add the source disabled.
+    #[arg(long)]
+    pub disabled: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run without a window, printing one line per new message.
+    #[arg(long)]
+    pub headless: bool,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub exit_after: Option<u64>,
+    /// Print nothing per message.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub exit_after: Option<u64>,
+    /// Milliseconds between new demo messages.
+    #[arg(long, default_value_t = 4000)]
+    pub interval_ms: u64,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ListArgs {
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[arg(long)]
+    pub source: Option<i64>,
+    /// Only unread messages.
+    #[arg(long, conflicts_with_all = ["starred", "archived", "all"])]
+    pub unread: bool,
+    #[arg(long, conflicts_with_all = ["archived", "all"])]
+    pub starred: bool,
+    #[arg(long, conflicts_with = "all")]
+    pub archived: bool,
+    /// Include archived and snoozed messages.
+    #[arg(long)]
+    pub all: bool,
+    /// 1 (min) to 5 (urgent).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub min_priority: Option<u8>,
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Only messages matching this full-text query.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Only messages older than this message id (to page on).
+    #[arg(long)]
+    pub before: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MessagesCommand {
+    /// List messages, newest first.
+    List(ListArgs),
+    /// Mark messages read.
+    Read(Selection),
+    /// Mark messages unread.
+    Unread(Selection),
+    Star {
+        ids: Vec<i64>,
+    },
+    Unstar {
+        ids: Vec<i64>,
+    },
+    /// Archive messages (marks them read).
+    Archive {
+        ids: Vec<i64>,
+    },
+    Unarchive {
+        ids: Vec<i64>,
+    },
+    /// Hide messages until a time: +30m, +2h, +1d, or RFC 3339.
+    Snooze {
+        ids: Vec<i64>,
+        #[arg(long)]
+        until: String,
+    },
+    /// Delete messages.
+    Delete(Selection),
+}
+
+#[derive(Debug, Args)]
+pub struct Selection {
+    pub ids: Vec<i64>,
+    /// Every message (or every message of --source).
+    #[arg(long, conflicts_with = "ids")]
+    pub all: bool,
+    #[arg(long, requires = "all")]
+    pub source: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    pub query: String,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// Delete messages older than this many days (0 keeps them forever).
+    #[arg(long)]
+    pub max_age_days: Option<u32>,
+    /// Keep at most this many messages per source (0 for no limit).
+    #[arg(long)]
+    pub max_per_source: Option<u32>,
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,821 @@
+//! What each subcommand does, in terms of `herald-core`. Output formatting
+//! lives in [`crate::output`]; engine logic lives in the core.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use herald_core::config::{
+    normalize_url, parse_header, AuthPlacement, Credentials, Secret, SourceConfig,
+};
+use herald_core::engine::{Engine, EngineEvent};
+use herald_core::model::{now_ms, MessageId, Priority, Protocol, SourceId};
+use herald_core::source::{SourceSpec, SourceState};
+use herald_core::store::{
+    self, BatchLimits, MessageFilter, NewSource, Retention, Selection, Store, View,
+};
+use serde::Serialize;
+
+use crate::cli::{
+    Cli, Command, DemoArgs, ListArgs, MessagesCommand, ProtocolArg, RetentionArgs, RunArgs,
+    SearchArgs, SourceAddArgs, SourceCommand,
+};
+use crate::output;
+
+/// The name of the source `herald demo` creates and reuses.
+const DEMO_SOURCE: &str = "Demo feed";
+
+pub fn dispatch(cli: Cli) -> Result<ExitCode> {
+    output::init_local_offset();
+    let data_dir = data_dir(cli.data_dir)?;
+    let store = open_store(&data_dir)?;
+    let outcome = match cli.command {
+        Command::Source(command) => source(&store, command),
+        Command::Run(args) => run(&store, args),
+        Command::Demo(args) => demo(&store, args),
+        Command::Messages(command) => messages(&store, command),
+        Command::Search(args) => search(&store, args),
+        Command::Export { file } => export(&store, &file),
+        Command::Import { file } => import(&store, &file),
+        Command::Stats { json } => stats(&store, json),
+        Command::Retention(args) => retention(&store, args),
+        Command::Prune => prune(&store),
+        Command::Check { json } => check(&store, json),
+    };
+    store.close();
+    outcome
+}
+
+fn data_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(dir) = flag {
+        return Ok(dir);
+    }
+    dirs::data_dir()
+        .map(|dir| dir.join("herald"))
+        .ok_or_else(|| {
+            anyhow!("cannot tell where to keep data; pass --data-dir DIR or set HERALD_DATA_DIR")
+        })
+}
+
+fn open_store(data_dir: &Path) -> Result<Store> {
+    let path = data_dir.join("herald.db");
+    Store::open(&path, BatchLimits::default())
+        .with_context(|| format!("cannot open the database {}", path.display()))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+// ---------------------------------------------------------------- sources
+
+fn source(store: &Store, command: SourceCommand) -> Result<ExitCode> {
+    match command {
+        SourceCommand::Add(args) => {
+            let id = add_source(store, *args)?;
+            println!("{id}");
+        }
+        SourceCommand::List { json } => list_sources(store, json)?,
+        SourceCommand::Remove { id, keep_messages } => {
+            let id = SourceId(id);
+            let record = store.read(move |connection| store::get_source(connection, id))?;
+            let deleted = store.write(move |transaction| {
+                store::remove_source(transaction, id, keep_messages, now_ms())
+            })?;
+            herald_core::secrets::forget(store, id, record.secret_store);
+            if keep_messages {
+                println!("removed source {id}; its messages stay in the inbox");
+            } else {
+                println!("removed source {id} and {deleted} messages");
+            }
+        }
+        SourceCommand::Enable { id } => set_enabled(store, SourceId(id), true)?,
+        SourceCommand::Disable { id } => set_enabled(store, SourceId(id), false)?,
+        SourceCommand::Test { id, listen, json } => {
+            return test_source(store, SourceId(id), listen, json)
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn protocol(arg: ProtocolArg) -> Protocol {
+    match arg {
+        ProtocolArg::Ntfy => Protocol::Ntfy,
+        ProtocolArg::Gotify => Protocol::Gotify,
+        ProtocolArg::Json => Protocol::Json,
+    }
+}
+
+fn add_source(store: &Store, args: SourceAddArgs) -> Result<SourceId> {
+    let protocol = protocol(args.protocol);
+    let name = args.name.trim().to_string();
+    if name.is_empty() {
+        bail!("--name must not be empty");
+    }
+    let url = normalize_url(protocol, &args.url)?;
+    let mut config = SourceConfig {
+        auth: if args.auth_in_query {
+            AuthPlacement::Query
+        } else {
+            AuthPlacement::Header
+        },
+        subscribe_frame: args.subscribe_frame,
+        resume_url: args.resume_url,
+        text_frames: args.text_frames,
+        ca_file: args
+            .ca_file
+            .map(|path| std::path::absolute(&path).unwrap_or(path)),
+        read_timeout_secs: args.read_timeout.max(1),
+        max_frame_bytes: args.max_frame_bytes.max(1024),
+        ..SourceConfig::default()
+    };
+    for header in &args.headers {
+        config.headers.push(parse_header(header)?);
+    }
+    for assignment in &args.map {
+        config.map.set(assignment)?;
+    }
+    if protocol != Protocol::Json
+        && (!args.map.is_empty() || config.subscribe_frame.is_some() || config.text_frames)
+    {
+        bail!("--map, --subscribe-frame and --text-frames apply to json sources only");
+    }
+    if let Some(template) = &config.resume_url {
+        herald_core::source::json::connect_url(&url, Some(template), Some(&Default::default()))
+            .map_err(|error| anyhow!("--resume-url: {error}"))?;
+    }
+    if let Some(ca_file) = &config.ca_file {
+        herald_core::source::tls::client_config(Some(ca_file))
+            .map_err(|error| anyhow!("--ca-file: {error}"))?;
+    }
+    if protocol == Protocol::Gotify && args.username.is_some() {
+        bail!("gotify sources authenticate with a client token; pass --token");
+    }
+    let credentials = Credentials {
+        token: args.token.map(Secret::new),
+        username: args.username,
+        password: args.password.map(Secret::new),
+    };
+    let source = NewSource {
+        name,
+        protocol,
+        url: url.to_string(),
+        enabled: !args.disabled,
+        config,
+    };
+    let id =
+        store.write(move |transaction| store::insert_source(transaction, &source, now_ms()))?;
+    if let Err(error) = herald_core::secrets::save(store, id, &credentials) {
+        // Do not leave a source behind that cannot authenticate.
+        let _ =
+            store.write(move |transaction| store::remove_source(transaction, id, false, now_ms()));
+        return Err(error).context("cannot save the source's credentials");
+    }
+    Ok(id)
+}
+
+/// `source list --json`: configuration without secrets, with live counters.
+#[derive(Serialize)]
+struct SourceListing {
+    id: SourceId,
+    name: String,
+    protocol: Protocol,
+    url: String,
+    enabled: bool,
+    /// "none", "keyring" or "database".
+    secret_store: store::SecretStore,
+    auth: AuthPlacement,
+    /// Header names only: values may be keys.
+    headers: Vec<String>,
+    state: String,
+    state_since: Option<i64>,
+    retry_at: Option<i64>,
+    attempts: u32,
+    last_error: Option<String>,
+    frames_received: u64,
+    frames_rejected: u64,
+    frames_malformed: u64,
+    messages_stored: u64,
+    stored: u64,
+    unread: u64,
+}
+
+fn list_sources(store: &Store, json: bool) -> Result<()> {
+    let (records, stats) = store
+        .read(|connection| Ok((store::list_sources(connection)?, store::stats(connection)?)))?;
+    let listings: Vec<SourceListing> = records
+        .into_iter()
+        .map(|record| {
+            let counts = stats
+                .sources
+                .iter()
+                .find(|source| source.id == record.id)
+                .cloned()
+                .unwrap_or_default();
+            SourceListing {
+                id: record.id,
+                url: redact_url(&record.url),
+                name: record.name,
+                protocol: record.protocol,
+                enabled: record.enabled,
+                secret_store: record.secret_store,
+                auth: record.config.auth,
+                headers: record
+                    .config
+                    .headers
+                    .iter()
+                    .map(|(name, _)| name.clone())
+                    .collect(),
+                state: counts.state,
+                state_since: counts.state_since,
+                retry_at: counts.retry_at,
+                attempts: counts.attempts,
+                last_error: counts.last_error,
+                frames_received: counts.frames_received,
+                frames_rejected: counts.frames_rejected,
+                frames_malformed: counts.frames_malformed,
+                messages_stored: counts.messages_stored,
+                stored: counts.stored,
+                unread: counts.unread,
+            }
+        })
+        .collect();
+    if json {
+        return output::print_json(&listings);
+    }
+    if listings.is_empty() {
+        println!("no sources yet; add one with `herald source add` or try `herald demo`");
+        return Ok(());
+    }
+    for source in &listings {
+        let secrets = match source.secret_store {
+            store::SecretStore::None => "no credentials".to_string(),
+            store::SecretStore::Keyring => "credentials in the os keyring".to_string(),
+            store::SecretStore::Database => {
+                "credentials in the database file (mode 0600; no keyring found)".to_string()
+            }
+        };
+        println!(
+            "{:>4}  {:<20} {:<6} {:<9} {}",
+            source.id.0,
+            output::terminal_safe(&output::truncate(&source.name, 20)),
+            source.protocol,
+            if source.enabled {
+                source.state.as_str()
+            } else {
+                "disabled"
+            },
+            output::terminal_safe(&source.url)
+        );
+        println!(
+            "      {} stored, {} unread, {} frames ({} rejected, {} malformed); {}",
+            source.stored,
+            source.unread,
+            source.frames_received,
+            source.frames_rejected,
+            source.frames_malformed,
+            secrets
+        );
+        if let Some(error) = &source.last_error {
+            println!("      last error: {}", output::terminal_safe(error));
+        }
+    }
+    Ok(())
+}
+
+/// Hides query values that look like credentials.
+fn redact_url(text: &str) -> String {
+    let Ok(mut url) = url::Url::parse(text) else {
+        return text.to_string();
+    };
+    const SENSITIVE: [&str; 7] = [
+        "token", "auth", "key", "apikey", "api_key", "password", "secret",
+    ];
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(key, value)| {
+            let hidden = SENSITIVE.contains(&key.to_ascii_lowercase().as_str());
+            (
+                key.into_owned(),
+                if hidden {
+                    "redacted".to_string()
+                } else {
+                    value.into_owned()
+                },
+            )
+        })
+        .collect();
+    if !pairs.is_empty() {
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    let _ = url.set_password(None);
+    url.to_string()
+}
+
+fn set_enabled(store: &Store, id: SourceId, enabled: bool) -> Result<()> {
+    store
+        .write(move |transaction| store::set_source_enabled(transaction, id, enabled, now_ms()))?;
+    println!(
+        "source {id} {}",
+        if enabled { "enabled" } else { "disabled" }
+    );
+    Ok(())
+}
+
+fn load_spec(store: &Store, id: SourceId) -> Result<SourceSpec> {
+    let record = store.read(move |connection| store::get_source(connection, id))?;
+    let credentials = herald_core::secrets::load(store, id, record.secret_store)?;
+    Ok(SourceSpec {
+        id,
+        url: normalize_url(record.protocol, &record.url)?,
+        name: record.name,
+        protocol: record.protocol,
+        config: record.config,
+        credentials,
+    })
+}
+
+fn test_source(store: &Store, id: SourceId, listen: u64, json: bool) -> Result<ExitCode> {
+    let spec = load_spec(store, id)?;
+    let report = runtime()?.block_on(herald_core::source::probe::probe(
+        &spec,
+        Duration::from_secs(listen),
+    ));
+    if json {
+        output::print_json(&report)?;
+    } else if report.connected {
+        println!(
+            "connected to {} in {} ms; {} frames, {} messages, {} malformed in {listen} s",
+            redact_url(spec.url.as_str()),
+            report.connect_ms.unwrap_or(0),
+            report.frames,
+            report.messages,
+            report.malformed
+        );
+        if let Some(first) = &report.first_message {
+            println!("first message: {}", output::terminal_safe(first));
+        }
+        if let Some(error) = &report.error {
+            println!("problem: {}", output::terminal_safe(error));
+        }
+    } else {
+        let error = report
+            .error
+            .clone()
+            .unwrap_or_else(|| "connection failed".into());
+        eprintln!("herald: {}", output::terminal_safe(&error));
+    }
+    Ok(if report.connected && report.malformed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+// ----------------------------------------------------------------- engine
+
+fn run(store: &Store, args: RunArgs) -> Result<ExitCode> {
+    // The window comes with the desktop shell; this build always runs headless.
+    let _ = args.headless;
+    runtime()?.block_on(run_engine(store.clone(), args.exit_after, args.quiet))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn demo(store: &Store, args: DemoArgs) -> Result<ExitCode> {
+    runtime()?.block_on(async {
+        let feed = herald_core::demo::DemoFeed::start(
+            Duration::from_millis(args.interval_ms.max(100)),
+            now_ms() / 1000,
+        )
+        .await
+        .context("cannot start the demo feed on loopback")?;
+        let url = feed.url();
+        store
+            .write_async(move |transaction| {
+                match store::find_source_by_name(transaction, DEMO_SOURCE)? {
+                    Some(existing) => {
+                        store::update_source(
+                            transaction,
+                            existing.id,
+                            &url,
+                            &existing.config,
+                            now_ms(),
+                        )?;
+                        store::set_source_enabled(transaction, existing.id, true, now_ms())
+                    }
+                    None => {
+                        let source = NewSource {
+                            name: DEMO_SOURCE.into(),
+                            protocol: Protocol::Ntfy,
+                            url,
+                            enabled: true,
+                            config: SourceConfig::default(),
+                        };
+                        store::insert_source(transaction, &source, now_ms()).map(|_| ())
+                    }
+                }
+            })
+            .await?;
+        eprintln!("herald: demo feed on {}; press Ctrl+C to stop", feed.url());
+        let outcome = run_engine(store.clone(), args.exit_after, false).await;
+        feed.stop().await;
+        outcome
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the engine until Ctrl+C, SIGTERM or `exit_after` seconds, printing
+/// one line per new message, then shuts down gracefully (everything received
+/// is committed, sockets are closed).
+async fn run_engine(store: Store, exit_after: Option<u64>, quiet: bool) -> Result<()> {
+    let names: std::collections::HashMap<SourceId, String> = store
+        .read_async(|connection| {
+            Ok(store::list_sources(connection)?
+                .into_iter()
+                .map(|s| (s.id, s.name))
+                .collect())
+        })
+        .await?;
+    let engine = Engine::start(store.clone()).await?;
+    let enabled = store
+        .read_async(|connection| {
+            Ok(store::list_sources(connection)?
+                .iter()
+                .filter(|source| source.enabled)
+                .count())
+        })
+        .await?;
+    if enabled == 0 {
+        eprintln!(
+            "herald: no enabled sources; add one with `herald source add` or try `herald demo`"
+        );
+    }
+    let mut events = engine.subscribe();
+    let deadline = async {
+        match exit_after {
+            Some(seconds) => tokio::time::sleep(Duration::from_secs(seconds)).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut stdout = std::io::stdout();
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(EngineEvent::Stored(stored)) if !quiet => {
+                    use std::io::Write;
+                    let mut lines = String::new();
+                    for message in stored.iter() {
+                        let name = names.get(&message.source_id).map(String::as_str).unwrap_or("?");
+                        lines.push_str(&output::message_line(name, &message.message, message.message.sent_at));
+                        lines.push('\n');
+                    }
+                    let _ = stdout.write_all(lines.as_bytes());
+                    let _ = stdout.flush();
+                }
+                Ok(EngineEvent::State(id, state)) if !quiet => {
+                    let name = names.get(&id).map(String::as_str).unwrap_or("?");
+                    report_state(name, &state);
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(skipped)) => {
+                    if !quiet {
+                        eprintln!("herald: output fell behind; {skipped} batches of new messages not printed (they are stored)");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
+            _ = &mut deadline => break,
+        }
+    }
+    engine.shutdown().await;
+    Ok(())
+}
+
+fn report_state(name: &str, state: &SourceState) {
+    let name = output::terminal_safe(name);
+    match state {
+        SourceState::Connected { .. } => eprintln!("herald: {name}: connected"),
+        SourceState::Retrying { at, .. } => {
+            let seconds = ((at - now_ms()) as f64 / 1000.0).max(0.0);
+            eprintln!("herald: {name}: reconnecting in {seconds:.1} s");
+        }
+        SourceState::AuthFailed { .. } => {
+            eprintln!("herald: {name}: credentials refused; fix them and restart (see `herald source list`)")
+        }
+        _ => {}
+    }
+}
+
+// --------------------------------------------------------------- messages
+
+fn filter_from(args: &ListArgs) -> MessageFilter {
+    let view = if args.unread {
+        View::Unread
+    } else if args.starred {
+        View::Starred
+    } else if args.archived {
+        View::Archived
+    } else if args.all || args.search.is_some() {
+        View::All
+    } else {
+        View::Inbox
+    };
+    MessageFilter {
+        view,
+        source: args.source.map(SourceId),
+        min_priority: args
+            .min_priority
+            .map(|priority| Priority::clamped(i64::from(priority))),
+        tag: args.tag.clone(),
+        before: args.before.map(MessageId),
+        ..MessageFilter::default()
+    }
+}
+
+fn selection(ids: &[i64], all: bool, source: Option<i64>) -> Result<Selection> {
+    if all {
+        return Ok(source.map_or(Selection::All, |source| Selection::Source(SourceId(source))));
+    }
+    if ids.is_empty() {
+        bail!("name the message ids, or pass --all");
+    }
+    Ok(Selection::Ids(ids.iter().copied().map(MessageId).collect()))
+}
+
+fn messages(store: &Store, command: MessagesCommand) -> Result<ExitCode> {
+    let changed = match command {
+        MessagesCommand::List(args) => {
+            list_messages(store, &args)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        MessagesCommand::Read(pick) => {
+            let selection = selection(&pick.ids, pick.all, pick.source)?;
+            store.write(move |transaction| store::set_read(transaction, &selection, true))?
+        }
+        MessagesCommand::Unread(pick) => {
+            let selection = selection(&pick.ids, pick.all, pick.source)?;
+            store.write(move |transaction| store::set_read(transaction, &selection, false))?
+        }
+        MessagesCommand::Star { ids } => {
+            let selection = selection(&ids, false, None)?;
+            store.write(move |transaction| store::set_starred(transaction, &selection, true))?
+        }
+        MessagesCommand::Unstar { ids } => {
+            let selection = selection(&ids, false, None)?;
+            store.write(move |transaction| store::set_starred(transaction, &selection, false))?
+        }
+        MessagesCommand::Archive { ids } => {
+            let selection = selection(&ids, false, None)?;
+            store.write(move |transaction| {
+                store::set_archived(transaction, &selection, true, now_ms())
+            })?
+        }
+        MessagesCommand::Unarchive { ids } => {
+            let selection = selection(&ids, false, None)?;
+            store.write(move |transaction| {
+                store::set_archived(transaction, &selection, false, now_ms())
+            })?
+        }
+        MessagesCommand::Snooze { ids, until } => {
+            let until = parse_until(&until, now_ms())?;
+            let selection = selection(&ids, false, None)?;
+            store.write(move |transaction| store::snooze(transaction, &selection, Some(until)))?
+        }
+        MessagesCommand::Delete(pick) => {
+            let selection = selection(&pick.ids, pick.all, pick.source)?;
+            store.write(move |transaction| store::delete_messages(transaction, &selection))?
+        }
+    };
+    println!("{changed} messages changed");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `+30m`, `+2h`, `+1d`, `+1w` from now, or an RFC 3339 time.
+fn parse_until(text: &str, now: i64) -> Result<i64> {
+    if let Some(relative) = text.strip_prefix('+') {
+        let (number, unit) = relative.split_at(
+            relative
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(relative.len()),
+        );
+        let amount: i64 = number
+            .parse()
+            .map_err(|_| anyhow!("--until {text:?}: expected a number after '+'"))?;
+        let unit_ms = match unit {
+            "m" | "min" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 7 * 86_400_000,
+            _ => bail!("--until {text:?}: use m, h, d or w, e.g. +2h"),
+        };
+        return Ok(now + amount * unit_ms);
+    }
+    let moment = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| anyhow!("--until {text:?}: use +30m, +2h, +1d or an RFC 3339 time like 2026-12-01T09:00:00+08:00"))?;
+    Ok((moment.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+fn list_messages(store: &Store, args: &ListArgs) -> Result<()> {
+    let filter = filter_from(args);
+    let limit = args.limit;
+    if let Some(query) = args.search.clone() {
+        let hits = store
+            .read(move |connection| store::search(connection, &query, &filter, limit, now_ms()))?;
+        let messages: Vec<_> = hits.into_iter().map(|hit| hit.message).collect();
+        return print_messages(&messages, args.json);
+    }
+    let messages =
+        store.read(move |connection| store::list_messages(connection, &filter, limit, now_ms()))?;
+    print_messages(&messages, args.json)
+}
+
+fn print_messages(messages: &[herald_core::model::Message], json: bool) -> Result<()> {
+    if json {
+        return output::print_json(messages);
+    }
+    if messages.is_empty() {
+        println!("no messages");
+    }
+    for message in messages {
+        println!("{}", output::message_row(message));
+    }
+    Ok(())
+}
+
+fn search(store: &Store, args: SearchArgs) -> Result<ExitCode> {
+    let query = args.query.clone();
+    let limit = args.limit;
+    let hits = store.read(move |connection| {
+        store::search(
+            connection,
+            &query,
+            &MessageFilter {
+                view: View::All,
+                ..Default::default()
+            },
+            limit,
+            now_ms(),
+        )
+    })?;
+    if args.json {
+        output::print_json(&hits)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if hits.is_empty() {
+        println!("no messages match {:?}", output::terminal_safe(&args.query));
+    }
+    let bold = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    for hit in &hits {
+        println!("{}", output::message_row(&hit.message));
+        // Private-use markers survive terminal_safe; they become bold only on a terminal.
+        let excerpt = output::terminal_safe(&hit.snippet.marked("\u{E000}", "\u{E001}"));
+        let (open, close) = if bold {
+            ("\u{1b}[1m", "\u{1b}[0m")
+        } else {
+            ("", "")
+        };
+        println!(
+            "          {}",
+            excerpt.replace('\u{E000}', open).replace('\u{E001}', close)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+// ------------------------------------------------------------ maintenance
+
+fn export(store: &Store, file: &Path) -> Result<ExitCode> {
+    let count = store::export_jsonl(store, file)
+        .with_context(|| format!("cannot export to {}", file.display()))?;
+    println!("exported {count} messages to {}", file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(store: &Store, file: &Path) -> Result<ExitCode> {
+    let report = store::import_jsonl(store, file, now_ms())
+        .with_context(|| format!("cannot import {}", file.display()))?;
+    println!(
+        "imported {} messages ({} already stored)",
+        report.imported, report.duplicates
+    );
+    for name in &report.sources_created {
+        println!(
+            "created disabled source {:?}; enable it with `herald source enable`",
+            output::terminal_safe(name)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn stats(store: &Store, json: bool) -> Result<ExitCode> {
+    let stats = store.read(store::stats)?;
+    if json {
+        output::print_json(&stats)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for source in &stats.sources {
+        println!(
+            "{:>4}  {:<20} {:>9} stored {:>9} unread {:>7} rejected {:>7} malformed",
+            source.id.0,
+            output::terminal_safe(&output::truncate(&source.name, 20)),
+            source.stored,
+            source.unread,
+            source.frames_rejected,
+            source.frames_malformed
+        );
+    }
+    println!(
+        "total {} stored, {} unread, {} rejected, {} malformed",
+        stats.totals.stored,
+        stats.totals.unread,
+        stats.totals.frames_rejected,
+        stats.totals.frames_malformed
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn retention(store: &Store, args: RetentionArgs) -> Result<ExitCode> {
+    let mut current = store.read(store::retention)?;
+    if args.max_age_days.is_some() || args.max_per_source.is_some() {
+        if let Some(days) = args.max_age_days {
+            current.max_age_days = (days > 0).then_some(days);
+        }
+        if let Some(count) = args.max_per_source {
+            current.max_per_source = (count > 0).then_some(count);
+        }
+        let saved: Retention = current;
+        store.write(move |transaction| store::set_retention(transaction, &saved))?;
+    }
+    if args.json {
+        output::print_json(&current)?;
+    } else {
+        let age = current
+            .max_age_days
+            .map_or("forever".to_string(), |days| format!("{days} days"));
+        let count = current
+            .max_per_source
+            .map_or("no limit".to_string(), |count| {
+                format!("{count} per source")
+            });
+        println!("messages are kept {age}, {count}; starred messages are always kept");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn prune(store: &Store) -> Result<ExitCode> {
+    let retention = store.read(store::retention)?;
+    let deleted =
+        store.write(move |transaction| store::prune(transaction, &retention, now_ms()))?;
+    println!("deleted {deleted} messages");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(store: &Store, json: bool) -> Result<ExitCode> {
+    let report = store.read(store::check_integrity)?;
+    if json {
+        output::print_json(&report)?;
+    } else {
+        println!(
+            "database: {}; search index: {}; {} messages, {} indexed",
+            report.sqlite, report.search_index, report.messages, report.indexed
+        );
+    }
+    Ok(if report.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn until_accepts_offsets_and_times() {
+        assert_eq!(parse_until("+2h", 1_000).expect("valid"), 1_000 + 7_200_000);
+        assert_eq!(parse_until("+30m", 0).expect("valid"), 1_800_000);
+        assert_eq!(
+            parse_until("2026-01-01T00:00:00Z", 0).expect("valid"),
+            1_767_225_600_000
+        );
+        assert!(parse_until("+2y", 0).is_err());
+        assert!(parse_until("tomorrow", 0).is_err());
+    }
+
+    #[test]
+    fn urls_lose_their_credentials_when_listed() {
+        assert_eq!(
+            redact_url("wss://h/stream?token=abc&x=1"),
+            "wss://h/stream?token=redacted&x=1"
+        );
+        assert_eq!(redact_url("wss://u:pw@h/a/ws"), "wss://u@h/a/ws");
+    }
+}

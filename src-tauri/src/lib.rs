@@ -1,0 +1,51 @@
+//! # herald
+//!
+//! The `herald` binary: the command line for scripts and tests, and (in a
+//! later version) the desktop window. It parses arguments and calls into
+//! `herald-core`; it holds no engine logic of its own.
+//!
+//! # Layout
+//! - [`cli`]: the subcommands and their flags (the scripting contract).
+//! - [`commands`]: what each subcommand does, in terms of the core.
+//! - [`output`]: human and JSON output, and terminal-safe text.
+
+pub mod cli;
+pub mod commands;
+pub mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Parses the command line, runs the command, and turns an error into one
+/// line on stderr and a non-zero exit.
+pub fn run() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.verbose);
+    match commands::dispatch(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            let mut line = error.to_string();
+            for cause in error.chain().skip(1) {
+                line.push_str(": ");
+                line.push_str(&cause.to_string());
+            }
+            eprintln!("herald: {}", output::terminal_safe(&line));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,herald=info,herald_core=info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,143 @@
+//! Output for people and for scripts. Message text comes from remote
+//! servers, so everything printed to a terminal goes through
+//! [`terminal_safe`] first: an escape sequence in a title must not be able to
+//! rewrite the user's screen.
+
+use std::sync::OnceLock;
+
+use herald_core::model::Message;
+use serde::Serialize;
+
+static LOCAL_OFFSET: OnceLock<time::UtcOffset> = OnceLock::new();
+
+/// Reads the local UTC offset. Call once, before any thread starts: the
+/// offset can only be read safely while the process is single-threaded.
+pub fn init_local_offset() {
+    let offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
+    let _ = LOCAL_OFFSET.set(offset);
+}
+
+/// Replaces control characters (ANSI escapes included) and bidirectional
+/// overrides with visible stand-ins, and newlines with spaces.
+pub fn terminal_safe(text: &str) -> String {
+    text.chars()
+        .map(|character| match character {
+            '\n' | '\r' | '\t' => ' ',
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' => {
+                '\u{FFFD}'
+            }
+            control if control.is_control() => '\u{FFFD}',
+            other => other,
+        })
+        .collect()
+}
+
+/// At most `max` characters, with an ellipsis when cut; never splits a character.
+pub fn truncate(text: &str, max: usize) -> String {
+    let mut characters = text.chars();
+    let head: String = characters.by_ref().take(max).collect();
+    if characters.next().is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
+/// `2026-11-28 14:03` in local time.
+pub fn local_time(unix_ms: i64) -> String {
+    let offset = LOCAL_OFFSET.get().copied().unwrap_or(time::UtcOffset::UTC);
+    let Ok(moment) =
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
+    else {
+        return "?".into();
+    };
+    let local = moment.to_offset(offset);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute(),
+        local.second()
+    )
+}
+
+/// One line for a new message in `run --headless`.
+pub fn message_line(
+    source_name: &str,
+    message: &herald_core::model::NewMessage,
+    sent_at: i64,
+) -> String {
+    let first_line = message
+        .body
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("");
+    let title = if message.title.is_empty() {
+        first_line
+    } else {
+        message.title.as_str()
+    };
+    let mut line = format!(
+        "{}  {}  P{}  {}",
+        local_time(sent_at),
+        terminal_safe(&truncate(source_name, 24)),
+        message.priority.get(),
+        terminal_safe(&truncate(title, 80))
+    );
+    if !message.title.is_empty() && !first_line.is_empty() {
+        line.push_str(" — ");
+        line.push_str(&terminal_safe(&truncate(first_line, 100)));
+    }
+    line
+}
+
+/// One row of `messages list`.
+pub fn message_row(message: &Message) -> String {
+    let flags = format!(
+        "{}{}",
+        if message.read { ' ' } else { '●' },
+        if message.starred { '★' } else { ' ' }
+    );
+    let title = if message.title.is_empty() {
+        &message.body
+    } else {
+        &message.title
+    };
+    format!(
+        "{:>7} {} {}  {:<16}  P{}  {}",
+        message.id.0,
+        flags,
+        local_time(message.sent_at),
+        terminal_safe(&truncate(&message.source_name, 16)),
+        message.priority.get(),
+        terminal_safe(&truncate(title, 90))
+    )
+}
+
+/// Prints `value` as pretty JSON on stdout.
+pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    println!("{text}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_overrides_cannot_reach_the_terminal() {
+        let hostile = "Pay\u{1b}[2J\u{1b}]0;pwned\u{7}now\u{202E}gnp.exe\nnext";
+        let safe = terminal_safe(hostile);
+        assert!(!safe.chars().any(|c| c.is_control()), "{safe:?}");
+        assert!(!safe.contains('\u{202E}'));
+    }
+
+    #[test]
+    fn truncation_counts_characters_not_bytes() {
+        assert_eq!(truncate("库存告警通知", 4), "库存告警…");
+        assert_eq!(truncate("short", 10), "short");
+    }
+}
