@@ -53,7 +53,12 @@ pub struct Engine {
     source_events: mpsc::Sender<SourceEvent>,
     hub: JoinHandle<()>,
     reporter: JoinHandle<()>,
+    pruner: JoinHandle<()>,
+    stop_pruner: watch::Sender<bool>,
 }
+
+/// How often the retention settings are applied while the engine runs.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Room for this many received messages between the sources and the writer;
 /// when it fills, sources stop reading their sockets until the writer catches up.
@@ -74,6 +79,8 @@ impl Engine {
             events.clone(),
         ));
         let reporter = tokio::spawn(reporter(report_stream, events.clone()));
+        let (stop_pruner, pruner_stopped) = watch::channel(false);
+        let pruner = tokio::spawn(pruner(store.clone(), pruner_stopped));
         let engine = Engine {
             store,
             events,
@@ -82,6 +89,8 @@ impl Engine {
             source_events,
             hub,
             reporter,
+            pruner,
+            stop_pruner,
         };
         let records = engine
             .store
@@ -227,6 +236,8 @@ impl Engine {
                 tracing::warn!("a source task did not stop in time");
             }
         }
+        let _ = self.stop_pruner.send(true);
+        let _ = self.pruner.await;
         drop(self.source_events);
         let _ = self.hub.await;
         let store = self.store.clone();
@@ -290,6 +301,33 @@ async fn reporter(
     while let Some(report) = reports.recv().await {
         if !report.stored.is_empty() {
             let _ = events.send(EngineEvent::Stored(Arc::new(report.stored)));
+        }
+    }
+}
+
+/// Applies the retention settings at start and then every [`PRUNE_EVERY`].
+async fn pruner(store: Store, mut stopped: watch::Receiver<bool>) {
+    loop {
+        let outcome = async {
+            let retention = store.read_async(store::retention).await?;
+            if retention == store::Retention::default() {
+                return Ok(0);
+            }
+            store
+                .write_async(move |transaction| {
+                    store::prune(transaction, &retention, crate::model::now_ms())
+                })
+                .await
+        }
+        .await;
+        match outcome {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "pruned messages past retention"),
+            Err(error) => tracing::warn!(%error, "pruning failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(PRUNE_EVERY) => {}
+            _ = crate::source::stopped(&mut stopped) => return,
         }
     }
 }
