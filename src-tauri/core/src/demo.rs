@@ -214,6 +214,8 @@ async fn serve(
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut since = String::from("none");
+    // The handshake callback's error type is tungstenite's, large or not.
+    #[allow(clippy::result_large_err)]
     let callback = |request: &Request, response: Response| {
         if let Some(query) = request.uri().query() {
             for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {

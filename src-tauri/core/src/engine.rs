@@ -92,10 +92,7 @@ impl Engine {
             pruner,
             stop_pruner,
         };
-        let records = engine
-            .store
-            .read_async(|connection| store::list_sources(connection))
-            .await?;
+        let records = engine.store.read_async(store::list_sources).await?;
         for record in records {
             engine.start_source(record).await?;
         }

@@ -11,6 +11,9 @@ pub mod migrations;
 pub mod queries;
 mod writer;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
