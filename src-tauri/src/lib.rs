@@ -15,12 +15,16 @@ pub mod output;
 
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::Parser;
 
 /// Parses the command line, runs the command, and turns an error into one
 /// line on stderr and a non-zero exit.
 pub fn run() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(error),
+    };
     init_logging(cli.verbose);
     match commands::dispatch(cli) {
         Ok(code) => code,
@@ -48,4 +52,30 @@ fn init_logging(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// Help and version print as usual; a usage mistake becomes one line that
+/// says what was wrong and where to look.
+fn usage_error(error: clap::Error) -> ExitCode {
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = error.print();
+        return ExitCode::from(error.exit_code().clamp(0, 255) as u8);
+    }
+    // The first paragraph of clap's message, on one line.
+    let rendered = error.render().to_string();
+    let paragraph: Vec<&str> = rendered
+        .lines()
+        .skip_while(|line| line.trim().is_empty())
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let message = paragraph.join(" ");
+    let message = message.trim_start_matches("error: ").trim();
+    eprintln!("herald: {message}; see `herald --help`");
+    ExitCode::from(2)
 }
