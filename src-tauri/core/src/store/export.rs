@@ -117,13 +117,18 @@ pub fn import_jsonl(store: &Store, path: &Path, now: i64) -> Result<ImportReport
         if text.trim().is_empty() {
             continue;
         }
-        let line: Line = serde_json::from_str(&text).map_err(|error| {
-            StoreError::Invalid(format!(
-                "line {} of {} is not a herald export line: {error}",
-                index + 1,
-                path.display()
-            ))
-        })?;
+        let line: Line = match serde_json::from_str(&text) {
+            Ok(line) => line,
+            Err(error) => {
+                // Keep what came before the bad line, as documented above.
+                import_chunk(store, std::mem::take(&mut chunk), now, &mut report)?;
+                return Err(StoreError::Invalid(format!(
+                    "line {} of {} is not a herald export line: {error}",
+                    index + 1,
+                    path.display()
+                )));
+            }
+        };
         chunk.push(line);
         if chunk.len() == 1000 {
             import_chunk(store, std::mem::take(&mut chunk), now, &mut report)?;

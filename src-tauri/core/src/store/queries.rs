@@ -686,7 +686,8 @@ pub fn delete_messages(transaction: &Transaction<'_>, selection: &Selection) -> 
     selection.apply(transaction, &[], |condition| {
         format!(
             "INSERT INTO messages_fts (messages_fts, rowid, title, body, tags)
-             SELECT 'delete', id, title, body, tags FROM messages_search WHERE {condition}"
+             SELECT 'delete', id, title, body, tags FROM messages_search
+             WHERE id IN (SELECT id FROM messages WHERE {condition})"
         )
     })?;
     selection.apply(transaction, &[], |condition| {

@@ -311,8 +311,9 @@ impl<'t> Inserter<'t> {
     ) -> Result<Vec<StoredMessage>> {
         let mut stored = Vec::new();
         for envelope in envelopes {
-            // A source removed while its messages were queued: drop them
-            // rather than fail the whole transaction on its foreign key.
+            // A source removed while its messages were queued (deleted, or
+            // removed keeping its history): drop them rather than fail the
+            // whole transaction on its foreign key or revive its cursor.
             if !self.source_exists(envelope.source_id)? {
                 continue;
             }
@@ -342,9 +343,11 @@ impl<'t> Inserter<'t> {
         }
         let exists = self
             .transaction
-            .query_row("SELECT 1 FROM sources WHERE id = ?1", [source_id.0], |_| {
-                Ok(())
-            })
+            .query_row(
+                "SELECT 1 FROM sources WHERE id = ?1 AND removed_at IS NULL",
+                [source_id.0],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some();
         self.source_exists.insert(source_id, exists);
