@@ -165,6 +165,7 @@ fn run(mut connection: Connection, queue: flume::Receiver<Job>, limits: BatchLim
     let mut pending: Vec<IngestBatch> = Vec::new();
     let mut pending_rows = 0;
     let mut window_closes = Instant::now();
+    let mut wrote = false;
     loop {
         let next = if pending.is_empty() {
             queue.recv().ok()
@@ -186,6 +187,7 @@ fn run(mut connection: Connection, queue: flume::Receiver<Job>, limits: BatchLim
                 }
                 pending_rows += batch.envelopes.len();
                 pending.push(batch);
+                wrote = true;
                 if pending_rows >= limits.max_rows {
                     commit(&mut connection, &mut pending);
                     pending_rows = 0;
@@ -196,12 +198,18 @@ fn run(mut connection: Connection, queue: flume::Receiver<Job>, limits: BatchLim
                 commit(&mut connection, &mut pending);
                 pending_rows = 0;
                 job(&mut connection);
+                wrote = true;
             }
             Some(Job::Shutdown) | None => {
                 commit(&mut connection, &mut pending);
-                // Fold the WAL back so the file is whole when Herald is not running.
-                if let Err(error) = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
-                    tracing::warn!(%error, "checkpoint at shutdown failed");
+                // Fold the WAL back so the file is whole when Herald is not
+                // running. Only after writing: a read-only command must not
+                // take the lock a running engine is about to need.
+                if wrote {
+                    if let Err(error) = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                    {
+                        tracing::warn!(%error, "checkpoint at shutdown failed");
+                    }
                 }
                 return;
             }
@@ -209,67 +217,127 @@ fn run(mut connection: Connection, queue: flume::Receiver<Job>, limits: BatchLim
     }
 }
 
+/// How long the writer keeps retrying a batch that fails to commit (the
+/// database locked by another process, a full disk) before giving up on it.
+/// While it retries, sources wait: nothing is dropped on a passing fault.
+const COMMIT_PATIENCE: Duration = Duration::from_secs(60);
+
 fn commit(connection: &mut Connection, pending: &mut Vec<IngestBatch>) {
     if pending.is_empty() {
         return;
     }
-    let batches = std::mem::take(pending);
-    let received_at = crate::model::now_ms();
-    match write_batches(connection, batches, received_at) {
-        Ok(reports) => {
-            let committed = Instant::now();
-            for (report_to, mut report) in reports {
-                report.committed = Some(committed);
-                let _ = report_to.send(report);
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let now = crate::model::now_ms();
+        match write_batches(connection, pending, now) {
+            Ok(inserted) => {
+                send_reports(std::mem::take(pending), inserted, now);
+                return;
+            }
+            Err(error) if is_transient(&error) && started.elapsed() < COMMIT_PATIENCE => {
+                if pause == Duration::from_millis(50) {
+                    tracing::warn!(%error, "could not commit received messages; retrying");
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            // The transaction rolled back, so no cursor moved: after a
+            // restart the sources are asked for these messages again.
+            Err(error) => {
+                let lost: usize = pending.iter().map(|batch| batch.envelopes.len()).sum();
+                tracing::error!(%error, lost, "gave up committing received messages; they will be fetched again after a restart");
+                pending.clear();
+                return;
             }
         }
-        // The transaction rolled back, so no cursor moved: the sources will
-        // be asked for these messages again after they reconnect.
-        Err(error) => tracing::error!(%error, "could not commit received messages"),
     }
 }
 
-type Reports = Vec<(
-    tokio::sync::mpsc::UnboundedSender<IngestReport>,
-    IngestReport,
-)>;
+/// Faults that may pass: another process holding the lock, a full disk,
+/// an I/O error, a file made read-only. Anything else (a constraint, a bug)
+/// would fail the same way again, so it is not retried.
+fn is_transient(error: &StoreError) -> bool {
+    use rusqlite::ErrorCode;
+    match error {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) => matches!(
+            failure.code,
+            ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::DiskFull
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::ReadOnly
+        ),
+        StoreError::Io(_) => true,
+        _ => false,
+    }
+}
 
+fn received_at(batch: &IngestBatch, now: i64) -> i64 {
+    if batch.received_at == 0 {
+        now
+    } else {
+        batch.received_at
+    }
+}
+
+/// Moves each committed new message into its batch's report.
+fn send_reports(batches: Vec<IngestBatch>, inserted: Vec<Vec<(usize, MessageId)>>, now: i64) {
+    let committed = Instant::now();
+    for (batch, inserted) in batches.into_iter().zip(inserted) {
+        let Some(report_to) = batch.report_to.clone() else {
+            continue;
+        };
+        let received_at = received_at(&batch, now);
+        let mut envelopes: Vec<Option<Envelope>> = batch.envelopes.into_iter().map(Some).collect();
+        let stored = inserted
+            .into_iter()
+            .filter_map(|(index, id)| {
+                let envelope = envelopes.get_mut(index)?.take()?;
+                Some(StoredMessage {
+                    id,
+                    source_id: envelope.source_id,
+                    received_at,
+                    message: envelope.message,
+                    received: envelope.received,
+                })
+            })
+            .collect();
+        let _ = report_to.send(IngestReport {
+            stored,
+            committed: Some(committed),
+        });
+    }
+}
+
+/// Writes every pending batch in one transaction. Returns, per batch, the
+/// index and new row id of each envelope that was actually inserted.
 fn write_batches(
     connection: &mut Connection,
-    batches: Vec<IngestBatch>,
+    batches: &[IngestBatch],
     now: i64,
-) -> Result<Reports> {
-    let transaction = connection.transaction()?;
-    let mut reports = Vec::new();
+) -> Result<Vec<Vec<(usize, MessageId)>>> {
+    // IMMEDIATE takes the write lock up front, so another process holding
+    // it (a CLI command, a checkpoint) makes this wait out the busy timeout
+    // instead of failing at the first write after a read.
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut inserted = Vec::with_capacity(batches.len());
     {
         let mut inserter = Inserter::new(&transaction)?;
         for batch in batches {
-            let received_at = if batch.received_at == 0 {
-                now
-            } else {
-                batch.received_at
-            };
-            let stored = inserter.insert_envelopes(batch.envelopes, received_at)?;
-            for (source_id, counters) in batch.counters {
-                inserter.add_counters(source_id, &counters, 0, now)?;
+            inserted.push(inserter.insert_envelopes(&batch.envelopes, received_at(batch, now))?);
+            for (source_id, counters) in &batch.counters {
+                inserter.add_counters(*source_id, counters, 0, now)?;
             }
-            for (source_id, state) in batch.states {
-                inserter.set_state(source_id, &state, now)?;
-            }
-            if let Some(report_to) = batch.report_to {
-                reports.push((
-                    report_to,
-                    IngestReport {
-                        stored,
-                        committed: None,
-                    },
-                ));
+            for (source_id, state) in &batch.states {
+                inserter.set_state(*source_id, state, now)?;
             }
         }
         inserter.finish(now)?;
     }
     transaction.commit()?;
-    Ok(reports)
+    Ok(inserted)
 }
 
 /// The SQL that stores one message; shared with the raw-SQLite benchmark so
@@ -306,18 +374,19 @@ impl<'t> Inserter<'t> {
     /// source's latest cursor for [`Inserter::finish`].
     pub fn insert_envelopes(
         &mut self,
-        envelopes: Vec<Envelope>,
+        envelopes: &[Envelope],
         received_at: i64,
-    ) -> Result<Vec<StoredMessage>> {
-        let mut stored = Vec::new();
-        for envelope in envelopes {
+    ) -> Result<Vec<(usize, MessageId)>> {
+        let mut inserted = Vec::new();
+        let mut last_per_source: HashMap<SourceId, usize> = HashMap::new();
+        for (index, envelope) in envelopes.iter().enumerate() {
             // A source removed while its messages were queued (deleted, or
             // removed keeping its history): drop them rather than fail the
             // whole transaction on its foreign key or revive its cursor.
             if !self.source_exists(envelope.source_id)? {
                 continue;
             }
-            self.cursors.insert(envelope.source_id, envelope.cursor);
+            last_per_source.insert(envelope.source_id, index);
             if let Some(id) =
                 self.insert_message(envelope.source_id, &envelope.message, received_at, None)?
             {
@@ -325,16 +394,14 @@ impl<'t> Inserter<'t> {
                     .stored_per_source
                     .entry(envelope.source_id)
                     .or_default() += 1;
-                stored.push(StoredMessage {
-                    id,
-                    source_id: envelope.source_id,
-                    received_at,
-                    message: envelope.message,
-                    received: envelope.received,
-                });
+                inserted.push((index, id));
             }
         }
-        Ok(stored)
+        for (source_id, index) in last_per_source {
+            self.cursors
+                .insert(source_id, envelopes[index].cursor.clone());
+        }
+        Ok(inserted)
     }
 
     fn source_exists(&mut self, source_id: SourceId) -> Result<bool> {
