@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
@@ -82,7 +82,7 @@ impl GotifyServer {
             stream_active: AtomicUsize::new(0),
             requests: Mutex::new(Vec::new()),
         });
-        let acceptor = tokio::spawn(accept_loop(listener, shared.clone()));
+        let acceptor = tokio::spawn(crate::ws::accept_loop(listener, shared.clone(), serve));
         GotifyServer {
             shared,
             port,
@@ -172,20 +172,6 @@ pub fn gotify_date(unix_ms: i64) -> String {
         .to_offset(offset)
         .format(&time::format_description::well_known::Rfc3339)
         .expect("rfc 3339 formats every time")
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                if let Ok((stream, _)) = accepted {
-                    connections.spawn(serve(stream, shared.clone()));
-                }
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
 }
 
 /// The request target of the first line, peeked without consuming it.

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
@@ -61,7 +61,7 @@ impl JsonFeed {
             requests: Mutex::new(Vec::new()),
             active: AtomicUsize::new(0),
         });
-        let acceptor = tokio::spawn(accept_loop(listener, shared.clone()));
+        let acceptor = tokio::spawn(crate::ws::accept_loop(listener, shared.clone(), serve));
         JsonFeed {
             shared,
             port,
@@ -109,20 +109,6 @@ impl Drop for JsonFeed {
     fn drop(&mut self) {
         if let Some(acceptor) = lock(&self.acceptor).take() {
             acceptor.abort();
-        }
-    }
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                if let Ok((stream, _)) = accepted {
-                    connections.spawn(serve(stream, shared.clone()));
-                }
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
 }

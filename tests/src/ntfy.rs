@@ -23,8 +23,8 @@ use base64::Engine as _;
 use futures_util::SinkExt;
 use rand::Rng;
 use serde_json::{json, Value};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
@@ -119,7 +119,7 @@ impl NtfyServer {
             ids: Mutex::new(HashSet::new()),
             pace: Mutex::new(Pace::default()),
         });
-        let acceptor = tokio::spawn(accept_loop(listener, shared.clone()));
+        let acceptor = tokio::spawn(crate::ws::accept_loop(listener, shared.clone(), serve));
         NtfyServer {
             shared,
             port,
@@ -257,7 +257,7 @@ impl NtfyServer {
     /// Listens again on the same port.
     pub async fn restart(&self) {
         let listener = bind_loopback(self.port).await;
-        let acceptor = tokio::spawn(accept_loop(listener, self.shared.clone()));
+        let acceptor = tokio::spawn(crate::ws::accept_loop(listener, self.shared.clone(), serve));
         let previous = lock(&self.acceptor).replace(acceptor);
         assert!(previous.is_none(), "restart() without kill() first");
     }
@@ -292,21 +292,6 @@ fn raw(frame: Frame) -> Entry {
         topic: None,
         replayable: false,
         frame,
-    }
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    // Dropping this set (when the acceptor is aborted) aborts every connection.
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                if let Ok((stream, _)) = accepted {
-                    connections.spawn(serve(stream, shared.clone()));
-                }
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
     }
 }
 

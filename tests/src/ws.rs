@@ -3,11 +3,13 @@
 //! client is connecting is neither lost nor sent twice, and a slow client
 //! never makes the server drop frames.
 
-use std::sync::Mutex;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::WebSocketStream;
 
@@ -178,4 +180,25 @@ pub(crate) fn refuse(
 #[allow(deprecated)] // zero linger never blocks on drop, which is the concern
 pub(crate) fn abrupt(stream: &TcpStream) {
     let _ = stream.set_linger(Some(std::time::Duration::ZERO));
+}
+
+/// Accepts connections and serves each with `serve` until the task running
+/// this is aborted; dropping the set then aborts every connection too.
+pub(crate) async fn accept_loop<S, F, Fut>(listener: TcpListener, shared: Arc<S>, serve: F)
+where
+    S: Send + Sync + 'static,
+    F: Fn(TcpStream, Arc<S>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                if let Ok((stream, _)) = accepted {
+                    connections.spawn(serve(stream, shared.clone()));
+                }
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
 }
