@@ -7,10 +7,12 @@
 //! # Layout
 //! - [`cli`]: the subcommands and their flags (the scripting contract).
 //! - [`commands`]: what each subcommand does, in terms of the core.
+//! - [`dto`]: the types that cross into the UI, with generated TypeScript bindings.
 //! - [`output`]: human and JSON output, and terminal-safe text.
 
 pub mod cli;
 pub mod commands;
+pub mod dto;
 pub mod output;
 
 use std::process::ExitCode;

@@ -7,6 +7,7 @@
 //! # Layout
 //! - [`model`]: domain types (messages, priorities, sources, cursors).
 //! - [`config`]: source configuration, secrets, validation.
+//! - [`render`]: message bodies as sanitised HTML or plain text; tag emoji.
 //! - [`search_text`]: text folding for English and Chinese search, snippets.
 //! - [`store`]: SQLite: migrations, the writer thread, queries, export/import.
 //! - [`source`]: the WebSocket clients, one adapter per protocol, and the
@@ -19,6 +20,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod model;
+pub mod render;
 pub mod search_text;
 pub mod secrets;
 pub mod source;
