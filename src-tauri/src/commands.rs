@@ -23,14 +23,15 @@ use crate::cli::{
 };
 use crate::output;
 
-/// The name of the source `herald demo` creates and reuses.
-const DEMO_SOURCE: &str = "Demo feed";
-
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     output::init_local_offset();
     let data_dir = data_dir(cli.data_dir)?;
+    let Some(command) = cli.command else {
+        crate::app::run(&data_dir)?;
+        return Ok(ExitCode::SUCCESS);
+    };
     let store = open_store(&data_dir)?;
-    let outcome = match cli.command {
+    let outcome = match command {
         Command::Source(command) => source(&store, command),
         Command::Run(args) => run(&store, args),
         Command::Demo(args) => demo(&store, args),
@@ -392,33 +393,7 @@ fn demo(store: &Store, args: DemoArgs) -> Result<ExitCode> {
         )
         .await
         .context("cannot start the demo feed on loopback")?;
-        let url = feed.url();
-        store
-            .write_async(move |transaction| {
-                match store::find_source_by_name(transaction, DEMO_SOURCE)? {
-                    Some(existing) => {
-                        store::update_source(
-                            transaction,
-                            existing.id,
-                            &url,
-                            &existing.config,
-                            now_ms(),
-                        )?;
-                        store::set_source_enabled(transaction, existing.id, true, now_ms())
-                    }
-                    None => {
-                        let source = NewSource {
-                            name: DEMO_SOURCE.into(),
-                            protocol: Protocol::Ntfy,
-                            url,
-                            enabled: true,
-                            config: SourceConfig::default(),
-                        };
-                        store::insert_source(transaction, &source, now_ms()).map(|_| ())
-                    }
-                }
-            })
-            .await?;
+        herald_core::demo::ensure_source(store, feed.url()).await?;
         eprintln!("herald: demo feed on {}; press Ctrl+C to stop", feed.url());
         let outcome = run_engine(store.clone(), args.exit_after, false).await;
         feed.stop().await;

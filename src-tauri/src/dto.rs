@@ -321,6 +321,26 @@ impl From<&SourceStats> for SourceView {
     }
 }
 
+/// What the window is told, coalesced: a burst of 10,000 messages becomes a
+/// handful of `messages_added` events, not 10,000. Emitted as `herald://event`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UiEvent {
+    /// New messages were stored since the last event.
+    MessagesAdded {
+        count: u32,
+        #[ts(type = "Array<number>")]
+        sources: Vec<i64>,
+    },
+    /// A source's connection state changed; reload the sources list.
+    SourceStatus {
+        #[ts(type = "number")]
+        source: i64,
+    },
+    /// Read/unread counts changed for another reason (another window, the CLI).
+    CountsChanged,
+}
+
 /// An error as the UI receives it: a stable code to branch on and a
 /// message to show. Never a stack trace, never raw JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -351,6 +371,7 @@ mod tests {
             };
         }
         each![
+            UiEvent,
             InboxView,
             ListQuery,
             Highlighted,

@@ -5,11 +5,13 @@
 //! `herald-core`; it holds no engine logic of its own.
 //!
 //! # Layout
+//! - [`app`]: the desktop window (Tauri): state, commands, UI events.
 //! - [`cli`]: the subcommands and their flags (the scripting contract).
 //! - [`commands`]: what each subcommand does, in terms of the core.
 //! - [`dto`]: the types that cross into the UI, with generated TypeScript bindings.
 //! - [`output`]: human and JSON output, and terminal-safe text.
 
+pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod dto;

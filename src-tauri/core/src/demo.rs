@@ -16,6 +16,40 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
+/// The name of the source the demo creates and reuses.
+pub const SOURCE_NAME: &str = "Demo feed";
+
+/// Points the "Demo feed" source at `url` (creating it the first time) and
+/// enables it. Returns its id.
+pub async fn ensure_source(
+    store: &crate::store::Store,
+    url: String,
+) -> Result<crate::model::SourceId, crate::store::StoreError> {
+    use crate::store;
+    store
+        .write_async(move |transaction| {
+            let now = crate::model::now_ms();
+            match store::find_source_by_name(transaction, SOURCE_NAME)? {
+                Some(existing) => {
+                    store::update_source(transaction, existing.id, &url, &existing.config, now)?;
+                    store::set_source_enabled(transaction, existing.id, true, now)?;
+                    Ok(existing.id)
+                }
+                None => {
+                    let source = store::NewSource {
+                        name: SOURCE_NAME.into(),
+                        protocol: crate::model::Protocol::Ntfy,
+                        url,
+                        enabled: true,
+                        config: crate::config::SourceConfig::default(),
+                    };
+                    store::insert_source(transaction, &source, now)
+                }
+            }
+        })
+        .await
+}
+
 /// The topic the demo feed publishes on.
 pub const TOPIC: &str = "demo";
 

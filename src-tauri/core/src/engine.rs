@@ -50,11 +50,17 @@ pub struct Engine {
     events: broadcast::Sender<EngineEvent>,
     states: Arc<Mutex<StatusBoard>>,
     sources: Mutex<HashMap<SourceId, RunningSource>>,
-    source_events: mpsc::Sender<SourceEvent>,
+    /// Taken (and so closed) at shutdown, which lets the hub drain and stop.
+    source_events: Mutex<Option<mpsc::Sender<SourceEvent>>>,
+    background: Mutex<Option<Background>>,
+    stop_pruner: watch::Sender<bool>,
+}
+
+/// The engine's own tasks, awaited in order at shutdown.
+struct Background {
     hub: JoinHandle<()>,
     reporter: JoinHandle<()>,
     pruner: JoinHandle<()>,
-    stop_pruner: watch::Sender<bool>,
 }
 
 /// How often the retention settings are applied while the engine runs.
@@ -86,10 +92,12 @@ impl Engine {
             events,
             states,
             sources: Mutex::new(HashMap::new()),
-            source_events,
-            hub,
-            reporter,
-            pruner,
+            source_events: Mutex::new(Some(source_events)),
+            background: Mutex::new(Some(Background {
+                hub,
+                reporter,
+                pruner,
+            })),
             stop_pruner,
         };
         let records = engine.store.read_async(store::list_sources).await?;
@@ -169,14 +177,12 @@ impl Engine {
                     last_error: Some((error.to_string(), crate::model::now_ms())),
                     ..FrameCounters::default()
                 };
-                let _ = self
-                    .source_events
-                    .send(SourceEvent::Counters(id, counters))
-                    .await;
-                let _ = self
-                    .source_events
-                    .send(SourceEvent::State(id, SourceState::Stopped))
-                    .await;
+                if let Some(events) = self.sender() {
+                    let _ = events.send(SourceEvent::Counters(id, counters)).await;
+                    let _ = events
+                        .send(SourceEvent::State(id, SourceState::Stopped))
+                        .await;
+                }
                 return Ok(());
             }
         };
@@ -195,9 +201,13 @@ impl Engine {
             config: record.config,
             credentials,
         };
+        let Some(events) = self.sender() else {
+            // Shutting down: start nothing new.
+            return Ok(());
+        };
         let (stop, shutdown) = watch::channel(false);
         let context = SourceContext {
-            events: self.source_events.clone(),
+            events,
             store: self.store.clone(),
             shutdown,
         };
@@ -208,6 +218,13 @@ impl Engine {
         Ok(())
     }
 
+    fn sender(&self) -> Option<mpsc::Sender<SourceEvent>> {
+        self.source_events
+            .lock()
+            .ok()
+            .and_then(|events| events.clone())
+    }
+
     fn set_state(&self, id: SourceId, state: SourceState) {
         if let Ok(mut board) = self.states.lock() {
             board.states.insert(id, state.clone());
@@ -216,7 +233,8 @@ impl Engine {
     }
 
     /// Stops every source, commits everything received, and closes the store.
-    pub async fn shutdown(self) {
+    /// Later calls do nothing.
+    pub async fn shutdown(&self) {
         let running: Vec<RunningSource> = self
             .sources
             .lock()
@@ -233,13 +251,26 @@ impl Engine {
                 tracing::warn!("a source task did not stop in time");
             }
         }
+        let Some(background) = self
+            .background
+            .lock()
+            .ok()
+            .and_then(|mut tasks| tasks.take())
+        else {
+            return;
+        };
         let _ = self.stop_pruner.send(true);
-        let _ = self.pruner.await;
-        drop(self.source_events);
-        let _ = self.hub.await;
+        let _ = background.pruner.await;
+        drop(
+            self.source_events
+                .lock()
+                .ok()
+                .and_then(|mut events| events.take()),
+        );
+        let _ = background.hub.await;
         let store = self.store.clone();
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
-        let _ = self.reporter.await;
+        let _ = background.reporter.await;
     }
 }
 

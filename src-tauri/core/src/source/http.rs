@@ -27,20 +27,41 @@ pub async fn get(
     timeout: Duration,
     max_bytes: usize,
 ) -> Result<Response, String> {
-    tokio::time::timeout(timeout, get_inner(url, headers, tls, max_bytes))
-        .await
-        .map_err(|_| {
-            format!(
-                "no answer from {} within {} s",
-                redacted(url),
-                timeout.as_secs()
-            )
-        })?
+    request("GET", url, headers, None, tls, timeout, max_bytes).await
+}
+
+/// Sends one request with an optional body and reads the whole response.
+pub async fn request(
+    method: &str,
+    url: &Url,
+    headers: &[(String, String)],
+    body: Option<&[u8]>,
+    tls: &Arc<ClientConfig>,
+    timeout: Duration,
+    max_bytes: usize,
+) -> Result<Response, String> {
+    if !method.bytes().all(|byte| byte.is_ascii_uppercase()) || method.is_empty() {
+        return Err(format!("{method:?} is not an http method"));
+    }
+    tokio::time::timeout(
+        timeout,
+        get_inner(method, url, headers, body, tls, max_bytes),
+    )
+    .await
+    .map_err(|_| {
+        format!(
+            "no answer from {} within {} s",
+            redacted(url),
+            timeout.as_secs()
+        )
+    })?
 }
 
 async fn get_inner(
+    method: &str,
     url: &Url,
     headers: &[(String, String)],
+    body: Option<&[u8]>,
     tls: &Arc<ClientConfig>,
     max_bytes: usize,
 ) -> Result<Response, String> {
@@ -67,13 +88,18 @@ async fn get_inner(
         None => host.clone(),
     };
     let mut request = format!(
-        "GET {target} HTTP/1.1\r\nHost: {host_header}\r\nConnection: close\r\nAccept: application/json\r\nUser-Agent: herald/{}\r\n",
+        "{method} {target} HTTP/1.1\r\nHost: {host_header}\r\nConnection: close\r\nAccept: application/json\r\nUser-Agent: herald/{}\r\n",
         env!("CARGO_PKG_VERSION")
     );
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
+    if let Some(body) = body {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
     request.push_str("\r\n");
+    let mut request = request.into_bytes();
+    request.extend_from_slice(body.unwrap_or_default());
     if secure {
         let server_name = ServerName::try_from(connect_host)
             .map_err(|error| format!("bad tls server name: {error}"))?;
@@ -81,9 +107,9 @@ async fn get_inner(
             .connect(server_name, tcp)
             .await
             .map_err(|error| format!("tls handshake with {host} failed: {error}"))?;
-        exchange(stream, request.as_bytes(), max_bytes).await
+        exchange(stream, &request, max_bytes).await
     } else {
-        exchange(tcp, request.as_bytes(), max_bytes).await
+        exchange(tcp, &request, max_bytes).await
     }
 }
 

@@ -1,0 +1,43 @@
+/** The real backend: every method is one Tauri command. */
+import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import type { ListQuery } from "../bindings/ListQuery";
+import type { MessageDetail } from "../bindings/MessageDetail";
+import type { MessagePage } from "../bindings/MessagePage";
+import type { SourceView } from "../bindings/SourceView";
+import { BackendError, type Backend } from "./backend";
+import { EVENT_NAME, parseEvent, type HeraldEvent } from "./events";
+
+// Tauri maps camelCase argument keys to the commands' snake_case parameters,
+// so `messageId` reaches Rust as `message_id`.
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (reason) {
+    throw BackendError.from(reason);
+  }
+}
+
+export function tauriBackend(): Backend {
+  return {
+    listMessages: (query: ListQuery) => call<MessagePage>("list_messages", { query }),
+    getMessage: (id: number) => call<MessageDetail>("get_message", { id }),
+    listSources: () => call<SourceView[]>("list_sources"),
+    setRead: (ids, read) => call<void>("set_read", { ids, read }),
+    markAllRead: (source) => call<void>("mark_all_read", { source }),
+    setStarred: (ids, starred) => call<void>("set_starred", { ids, starred }),
+    archive: (ids, archived) => call<void>("set_archived", { ids, archived }),
+    snooze: (ids, until) => call<void>("snooze", { ids, until }),
+    deleteMessages: (ids) => call<void>("delete_messages", { ids }),
+    openLink: (url) => call<void>("open_link", { url }),
+    runHttpAction: (messageId, index) => call<void>("run_http_action", { messageId, index }),
+    startDemo: () => call<void>("start_demo"),
+    async onEvent(handler: (event: HeraldEvent) => void) {
+      const unlisten = await listen<unknown>(EVENT_NAME, (event) => {
+        const parsed = parseEvent(event.payload);
+        if (parsed) handler(parsed);
+      });
+      return unlisten;
+    },
+  };
+}

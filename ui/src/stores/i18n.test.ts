@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { I18n, languageFor } from "./i18n.svelte";
+
+const NOW = new Date(2026, 2, 3, 14, 5).getTime();
+
+function make(language: "en" | "zh-CN") {
+  const i18n = new I18n(language);
+  i18n.now = NOW;
+  return i18n;
+}
+
+describe("i18n", () => {
+  it("fills placeholders", () => {
+    expect(make("en").t("detail.topic", { topic: "orders" })).toBe("Topic: orders");
+    expect(make("zh-CN").t("detail.topic", { topic: "orders" })).toBe("主题：orders");
+  });
+
+  it("chooses English plural forms by count and formats the count", () => {
+    const i18n = make("en");
+    expect(i18n.t("list.newMessages", { count: 1 })).toBe("1 new message");
+    expect(i18n.t("list.newMessages", { count: 3 })).toBe("3 new messages");
+    expect(i18n.t("list.newMessages", { count: 12345 })).toBe("12,345 new messages");
+    expect(i18n.t("confirm.deleteTitle", { count: 0 })).toBe("Delete 0 messages?");
+  });
+
+  it("uses the `other` form for Chinese, which has no singular", () => {
+    expect(make("zh-CN").t("list.newMessages", { count: 1 })).toBe("1 条新消息");
+  });
+
+  it("falls back to the key itself for an unknown key", () => {
+    expect(make("en").t("no.such.key" as never)).toBe("no.such.key");
+  });
+
+  it("switches language at runtime and remembers it", () => {
+    const i18n = make("en");
+    expect(i18n.t("nav.inbox")).toBe("Inbox");
+    i18n.setLanguage("zh-CN");
+    expect(i18n.t("nav.inbox")).toBe("收件箱");
+    expect(localStorage.getItem("herald.language")).toBe("zh-CN");
+    expect(document.documentElement.lang).toBe("zh-CN");
+    expect(new I18n().lang).toBe("zh-CN");
+  });
+
+  it("reads every Chinese browser language as Simplified Chinese", () => {
+    expect(languageFor("zh")).toBe("zh-CN");
+    expect(languageFor("zh-TW")).toBe("zh-CN");
+    expect(languageFor("zh-Hans-CN")).toBe("zh-CN");
+    expect(languageFor("en-GB")).toBe("en");
+    expect(languageFor("fr")).toBe("en");
+    expect(languageFor(undefined)).toBe("en");
+  });
+
+  it("formats relative times in the chosen language", () => {
+    const en = make("en");
+    const zh = make("zh-CN");
+    expect(en.relative(NOW - 10_000)).toBe("now");
+    expect(en.relative(NOW - 5 * 60_000)).toBe("5 minutes ago");
+    expect(zh.relative(NOW - 5 * 60_000)).toBe("5分钟前");
+    expect(en.relative(NOW + 2 * 3_600_000)).toBe("in 2 hours");
+    expect(en.relative(NOW - 24 * 3_600_000)).toBe("yesterday");
+    expect(zh.relative(NOW - 24 * 3_600_000)).toBe("昨天");
+    // Over a week away it is a date, with the year only when it differs.
+    expect(en.relative(new Date(2026, 0, 15).getTime())).toBe("Jan 15");
+    expect(en.relative(new Date(2024, 0, 15).getTime())).toBe("Jan 15, 2024");
+    expect(zh.relative(new Date(2026, 0, 15).getTime())).toBe("1月15日");
+  });
+
+  it("formats sizes", () => {
+    const en = make("en");
+    expect(en.bytes(512)).toBe("512 B");
+    expect(en.bytes(1834)).toBe("1.8 kB");
+    expect(en.bytes(5 * 1024 * 1024)).toBe("5 MB");
+  });
+});

@@ -1,0 +1,9 @@
+// Every test starts from English and no saved preferences.
+import { beforeEach } from "vitest";
+import { i18n } from "./stores/i18n.svelte";
+
+beforeEach(() => {
+  localStorage.clear();
+  i18n.lang = "en";
+  document.documentElement.className = "";
+});
