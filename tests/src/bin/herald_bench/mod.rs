@@ -1,0 +1,908 @@
+//! herald-bench: prints ingest and search figures for Herald's engine.
+//! See the usage text in [`USAGE`].
+
+/// Returns an error built like `format!`.
+macro_rules! bail {
+    ($($message:tt)*) => {
+        return Err(format!($($message)*).into())
+    };
+}
+
+/// Returns an error unless the condition holds.
+macro_rules! ensure {
+    ($condition:expr, $($message:tt)*) => {
+        if !$condition {
+            bail!($($message)*);
+        }
+    };
+}
+
+pub mod corpus;
+pub mod error;
+pub mod ingest;
+pub mod machine;
+pub mod raw;
+pub mod search;
+pub mod stats;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use error::{Context, Result};
+use herald_core::store::BatchLimits;
+use serde_json::json;
+
+use ingest::EngineRun;
+use machine::Filesystem;
+use raw::RawRun;
+use stats::median;
+
+pub const USAGE: &str = "\
+usage: herald-bench [ingest|search|all] [options]
+
+  ingest                 (a) raw SQLite vs (b) Herald's engine, on tmpfs and on disk
+  search                 (c) search latency over a large inbox (built once, then reused)
+  all                    both (the default)
+
+options:
+  --messages N           messages per ingest run (default 200000)
+  --search-messages N    size of the search corpus (default 1000000)
+  --tmpfs-dir DIR        memory-backed directory (default /dev/shm/herald-bench)
+  --disk-dir DIR         directory on a real disk (default $CARGO_TARGET_DIR/../herald-bench,
+                         else ./target/herald-bench)
+  --no-disk              skip the disk runs
+  --only raw|engine      run only (a) or only (b) of ingest (for profiling)
+  --repeat N             runs per ingest figure; the median is reported (default 3)
+  --sweep                also sweep BatchLimits (max_rows x max_delay) for (b) on tmpfs
+  --iterations N         timed searches per query, after 20 warm-up (default 200)
+  --query TEXT           also time this search (repeatable; reported, not judged)
+  --seed N               corpus seed (default 0x4e52414c44; decimal or 0x-hex)
+  --json FILE            also write the results as JSON
+  --strict               exit with status 2 when a target is missed
+  --experiment-fts-prefix \"1 2\"
+                         what-if: recreate messages_fts with this FTS5 prefix= option in every
+                         database the run creates (measures a proposed schema change)
+  --experiment-fts-hashsize BYTES
+                         what-if: set messages_fts's FTS5 hashsize (SQLite's default is 1048576)
+  --experiment-cache-mib N
+                         what-if: PRAGMA cache_size of the writing connection, in MiB (default 2)
+
+Build and run with: cargo run --release -p herald-tests --bin herald-bench -- all";
+
+/// Ingest through Herald must reach this share of the raw SQLite rate (tmpfs).
+const INGEST_TARGET: f64 = 0.9;
+/// Search p95 must stay under this.
+const SEARCH_TARGET_MS: f64 = 5.0;
+
+const SWEEP_ROWS: [usize; 3] = [1000, 4096, 16_384];
+const SWEEP_DELAYS_MS: [u64; 3] = [2, 4, 20];
+/// The light load of the sweep: this many frames, one every LIGHT_PACE.
+const LIGHT_FRAMES: usize = 1000;
+const LIGHT_PACE: Duration = Duration::from_millis(5);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mode {
+    Ingest,
+    Search,
+    All,
+}
+
+#[derive(Debug, Clone)]
+struct Options {
+    mode: Mode,
+    messages: usize,
+    search_messages: usize,
+    tmpfs_dir: PathBuf,
+    disk_dir: PathBuf,
+    disk: bool,
+    /// For profiling: run only the raw path or only the engine path.
+    only: Option<String>,
+    experiment: raw::Experiment,
+    /// Extra search terms, measured for information (not judged).
+    extra_queries: Vec<String>,
+    repeat: usize,
+    sweep: bool,
+    iterations: usize,
+    seed: u64,
+    json: Option<PathBuf>,
+    strict: bool,
+}
+
+fn default_disk_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(target) if !target.is_empty() => {
+            let target = PathBuf::from(target);
+            target
+                .parent()
+                .map(|parent| parent.join("herald-bench"))
+                .unwrap_or_else(|| target.join("herald-bench"))
+        }
+        _ => PathBuf::from("target/herald-bench"),
+    }
+}
+
+fn parse_number(text: &str) -> Result<u64> {
+    let text = text.replace('_', "");
+    let parsed = match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    parsed.with_context(|| format!("{text:?} is not a number"))
+}
+
+fn parse_options() -> Result<Options> {
+    let mut options = Options {
+        mode: Mode::All,
+        messages: 200_000,
+        search_messages: 1_000_000,
+        tmpfs_dir: PathBuf::from("/dev/shm/herald-bench"),
+        disk_dir: default_disk_dir(),
+        disk: true,
+        only: None,
+        experiment: raw::Experiment::default(),
+        extra_queries: Vec::new(),
+        repeat: 3,
+        sweep: false,
+        iterations: 200,
+        seed: 0x4e_5241_4c44,
+        json: None,
+        strict: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .with_context(|| format!("{name} needs a value\n\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "ingest" => options.mode = Mode::Ingest,
+            "search" => options.mode = Mode::Search,
+            "all" => options.mode = Mode::All,
+            "--messages" => options.messages = parse_number(&value(&arg)?)? as usize,
+            "--search-messages" => options.search_messages = parse_number(&value(&arg)?)? as usize,
+            "--tmpfs-dir" => options.tmpfs_dir = PathBuf::from(value(&arg)?),
+            "--disk-dir" => options.disk_dir = PathBuf::from(value(&arg)?),
+            "--no-disk" => options.disk = false,
+            "--only" => {
+                let which = value(&arg)?;
+                ensure!(
+                    which == "raw" || which == "engine",
+                    "--only takes raw or engine"
+                );
+                options.only = Some(which);
+            }
+            "--repeat" => options.repeat = (parse_number(&value(&arg)?)? as usize).max(1),
+            "--sweep" => options.sweep = true,
+            "--iterations" => options.iterations = (parse_number(&value(&arg)?)? as usize).max(1),
+            "--seed" => options.seed = parse_number(&value(&arg)?)?,
+            "--json" => options.json = Some(PathBuf::from(value(&arg)?)),
+            "--strict" => options.strict = true,
+            "--query" => options.extra_queries.push(value(&arg)?),
+            "--experiment-fts-prefix" => {
+                let prefix = value(&arg)?;
+                ensure!(
+                    !prefix.trim().is_empty()
+                        && prefix.chars().all(|c| c.is_ascii_digit() || c == ' '),
+                    "--experiment-fts-prefix takes lengths like \"1 2\""
+                );
+                options.experiment.fts_prefix = Some(prefix.trim().to_string());
+            }
+            "--experiment-cache-mib" => {
+                options.experiment.cache_mib = Some(parse_number(&value(&arg)?)?);
+            }
+            "--experiment-fts-hashsize" => {
+                options.experiment.fts_hashsize = Some(parse_number(&value(&arg)?)?);
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+        }
+    }
+    ensure!(options.messages > 0, "--messages must be at least 1");
+    ensure!(
+        options.search_messages > 0,
+        "--search-messages must be at least 1"
+    );
+    Ok(options)
+}
+
+pub fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::from(2),
+        Err(error) => {
+            eprintln!("herald-bench: FAILED: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Thousands separators for the tables.
+fn grouped(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+fn verdict(pass: bool) -> &'static str {
+    if pass {
+        "PASS"
+    } else {
+        "MISS"
+    }
+}
+
+fn describe_fs(fs: &Filesystem) -> String {
+    format!(
+        "{}  [{} on {} ({})]",
+        fs.path, fs.fs_type, fs.mount_point, fs.device
+    )
+}
+
+/// The median run of several, by throughput.
+fn median_run<T: Clone>(runs: &[T], rate: impl Fn(&T) -> f64) -> Option<T> {
+    let mut sorted: Vec<&T> = runs.iter().collect();
+    sorted.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
+    sorted.get(sorted.len() / 2).map(|run| (*run).clone())
+}
+
+/// Pads `text` to `width` terminal columns (CJK characters take two).
+fn pad(text: &str, width: usize) -> String {
+    let columns: usize = text
+        .chars()
+        .map(|c| {
+            if herald_core::search_text::is_cjk(c) {
+                2
+            } else {
+                1
+            }
+        })
+        .sum();
+    format!("{text}{}", " ".repeat(width.saturating_sub(columns)))
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn rates<T>(runs: &[T], rate: impl Fn(&T) -> f64) -> f64 {
+    median(&runs.iter().map(rate).collect::<Vec<_>>())
+}
+
+/// The ingest figures measured on one filesystem.
+struct FsIngest {
+    label: &'static str,
+    fs: Filesystem,
+    raw: Vec<RawRun>,
+    /// Raw SQLite with the engine's commit size, on tmpfs only (for reading).
+    raw_large: Vec<RawRun>,
+    engine: Vec<EngineRun>,
+}
+
+impl FsIngest {
+    fn raw_rate(&self) -> f64 {
+        rates(&self.raw, |run| run.rows_per_sec)
+    }
+    fn raw_large_rate(&self) -> f64 {
+        rates(&self.raw_large, |run| run.rows_per_sec)
+    }
+    fn engine_rate(&self) -> f64 {
+        rates(&self.engine, |run| run.rows_per_sec)
+    }
+    /// (b)/(a) of each round: the two ran back to back, so a machine that
+    /// speeds up or slows down between rounds does not skew the comparison.
+    fn round_ratios(&self, raw: &[RawRun]) -> Vec<f64> {
+        self.engine
+            .iter()
+            .zip(raw)
+            .map(|(engine, raw)| engine.rows_per_sec / raw.rows_per_sec)
+            .collect()
+    }
+    /// The judged figure: the median of the per-round ratios.
+    fn ratio(&self) -> f64 {
+        median(&self.round_ratios(&self.raw))
+    }
+    fn large_ratio(&self) -> f64 {
+        median(&self.round_ratios(&self.raw_large))
+    }
+    fn judged(&self) -> bool {
+        self.label == "tmpfs"
+    }
+    fn pass(&self) -> bool {
+        self.ratio() >= INGEST_TARGET
+    }
+}
+
+fn run() -> Result<bool> {
+    let options = parse_options()?;
+    let machine = machine::describe();
+    let mut report = json!({
+        "machine": machine,
+        "seed": format!("{:#x}", options.seed),
+        "targets": { "ingest_ratio_tmpfs": INGEST_TARGET, "search_p95_ms": SEARCH_TARGET_MS },
+        "experiment": options.experiment.describe(),
+    });
+    std::fs::create_dir_all(&options.tmpfs_dir)
+        .with_context(|| format!("creating {}", options.tmpfs_dir.display()))?;
+    let tmpfs = machine::filesystem(&options.tmpfs_dir);
+    let disk = if options.disk && options.mode != Mode::Search {
+        std::fs::create_dir_all(&options.disk_dir)
+            .with_context(|| format!("creating {}", options.disk_dir.display()))?;
+        Some(machine::filesystem(&options.disk_dir))
+    } else {
+        None
+    };
+
+    let mut out = String::new();
+    writeln!(out, "== Herald benchmark ==")?;
+    writeln!(
+        out,
+        "machine    {} CPUs, {}, {:.1} GiB RAM, Linux {}",
+        machine.cpus, machine.cpu_model, machine.memory_gib, machine.kernel
+    )?;
+    writeln!(out, "date       {}", machine.date_utc)?;
+    writeln!(out, "commit     {}", machine.commit)?;
+    writeln!(
+        out,
+        "sqlite     {} (bundled)   build: {}",
+        machine.sqlite, machine.profile
+    )?;
+    writeln!(out, "load avg   {} (at start)", load_average())?;
+    writeln!(out, "seed       {:#x}", options.seed)?;
+    writeln!(out, "tmpfs dir  {}", describe_fs(&tmpfs))?;
+    if !tmpfs.is_memory() {
+        writeln!(
+            out,
+            "           WARNING: not memory-backed; the \"tmpfs\" figures are disk figures"
+        )?;
+    }
+    if let Some(disk) = &disk {
+        writeln!(out, "disk dir   {}", describe_fs(disk))?;
+        if disk.is_memory() {
+            writeln!(
+                out,
+                "           WARNING: memory-backed; pass --disk-dir on a real disk"
+            )?;
+        }
+    }
+    if let Some(experiment) = options.experiment.describe() {
+        writeln!(
+            out,
+            "EXPERIMENT {experiment}: not Herald's schema; figures are what-if"
+        )?;
+    }
+    report["filesystems"] = json!({ "tmpfs": tmpfs, "disk": disk });
+    print!("{out}");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut all_pass = true;
+    let mut summary: Vec<String> = Vec::new();
+
+    if options.mode != Mode::Search {
+        all_pass &= ingest_section(
+            &options,
+            &runtime,
+            &tmpfs,
+            disk.as_ref(),
+            &mut report,
+            &mut summary,
+        )?;
+    }
+    if options.mode != Mode::Ingest {
+        all_pass &= search_section(&options, &mut report, &mut summary)?;
+    }
+
+    println!("\n== Summary ==");
+    for line in &summary {
+        println!("{line}");
+    }
+    println!("load avg   {} (at end)", load_average());
+    println!(
+        "overall    {}",
+        if all_pass { "PASS" } else { "MISS (see above)" }
+    );
+    report["pass"] = json!(all_pass);
+    if let Some(path) = &options.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("JSON report written to {}", path.display());
+    }
+    Ok(all_pass || !options.strict)
+}
+
+fn ingest_section(
+    options: &Options,
+    runtime: &tokio::runtime::Runtime,
+    tmpfs: &Filesystem,
+    disk: Option<&Filesystem>,
+    report: &mut serde_json::Value,
+    summary: &mut Vec<String>,
+) -> Result<bool> {
+    let count = options.messages;
+    let experiment = &options.experiment;
+    let default_limits = BatchLimits::default();
+    println!("\n== Ingest: {} messages ==", grouped(count as f64));
+    let started = Instant::now();
+    let (frames, messages) = corpus::build(options.seed, count)?;
+    let shape = corpus::shape(&frames, &messages);
+    println!(
+        "corpus     generated in {:.1} s: title {}–{} chars (avg {:.0}), body {}–{} chars (avg {:.0}), frame {:.0} B avg",
+        started.elapsed().as_secs_f64(),
+        shape.title_min,
+        shape.title_max,
+        shape.title_chars,
+        shape.body_min,
+        shape.body_max,
+        shape.body_chars,
+        shape.frame_bytes
+    );
+    println!(
+        "           {:.0}% with click URL, {:.0}% with tags, {:.0}% with Chinese text",
+        shape.with_click * 100.0,
+        shape.with_tags * 100.0,
+        shape.with_chinese * 100.0
+    );
+    // How fast one core turns frames into messages, for reading (b)'s pipeline.
+    let started = Instant::now();
+    for frame in &frames {
+        std::hint::black_box(corpus::parse(frame)?);
+    }
+    let parse_rate = count as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "parse only herald_core::source::ntfy::parse, one core: {} frames/s",
+        grouped(parse_rate)
+    );
+    println!(
+        "method     {} run(s) per figure, median shown; (a) {} rows/transaction; (b) BatchLimits::default() = {} rows / {} ms",
+        options.repeat,
+        raw::ROWS_PER_TRANSACTION,
+        default_limits.max_rows,
+        default_limits.max_delay.as_millis()
+    );
+    println!(
+        "           (b) is timed from the first frame sent to the announcement of the last commit"
+    );
+    let frames = ingest::prepare_frames(frames);
+
+    let mut places: Vec<(&'static str, Filesystem, PathBuf)> =
+        vec![("tmpfs", tmpfs.clone(), options.tmpfs_dir.clone())];
+    if let Some(disk) = disk {
+        places.push(("disk", disk.clone(), options.disk_dir.clone()));
+    }
+    let run_raw = options.only.as_deref() != Some("engine");
+    let run_engine = options.only.as_deref() != Some("raw");
+    let mut results: Vec<FsIngest> = Vec::new();
+    for (label, fs, dir) in &places {
+        let mut result = FsIngest {
+            label,
+            fs: fs.clone(),
+            raw: Vec::new(),
+            raw_large: Vec::new(),
+            engine: Vec::new(),
+        };
+        let raw_path = dir.join("ingest-raw.db");
+        let engine_path = dir.join("ingest-engine.db");
+        for round in 1..=options.repeat {
+            let progress =
+                |what: &str| eprintln!("{label}: round {round}/{}: {what}…", options.repeat);
+            if run_raw {
+                progress("(a) raw SQLite");
+                result.raw.push(raw::run(
+                    &raw_path,
+                    &messages,
+                    raw::ROWS_PER_TRANSACTION,
+                    experiment,
+                )?);
+                raw::remove_database(&raw_path)?;
+            }
+            if run_engine {
+                progress("(b) Herald engine");
+                result.engine.push(ingest::run(
+                    runtime,
+                    &engine_path,
+                    &frames,
+                    default_limits,
+                    experiment,
+                )?);
+                raw::remove_database(&engine_path)?;
+            }
+            if run_raw && *label == "tmpfs" {
+                progress("(a') raw SQLite, engine-sized transactions");
+                result.raw_large.push(raw::run(
+                    &raw_path,
+                    &messages,
+                    default_limits.max_rows,
+                    experiment,
+                )?);
+                raw::remove_database(&raw_path)?;
+            }
+        }
+        results.push(result);
+    }
+
+    println!();
+    println!(
+        "{:<6} {:<44} {:>9} {:>8} {:>7} {:>8}  result",
+        "fs", "path", "rows/s", "seconds", "(b)/(a)", "target"
+    );
+    let mut pass = true;
+    for result in &results {
+        let raw_median = median_run(&result.raw, |run| run.rows_per_sec);
+        let engine_median = median_run(&result.engine, |run| run.rows_per_sec);
+        println!(
+            "{:<6} {:<44} {:>9} {:>8.2}",
+            result.label,
+            format!("(a) raw SQLite, {} rows/txn", raw::ROWS_PER_TRANSACTION),
+            grouped(result.raw_rate()),
+            raw_median.as_ref().map_or(f64::NAN, |run| run.seconds),
+        );
+        let (target, outcome) = if result.judged() {
+            pass &= result.pass();
+            (format!(">= {INGEST_TARGET:.2}"), verdict(result.pass()))
+        } else {
+            ("(info)".to_string(), "")
+        };
+        println!(
+            "{:<6} {:<44} {:>9} {:>8.2} {:>7.3} {:>8}  {}",
+            result.label,
+            "(b) Herald engine, ntfy over loopback WS",
+            grouped(result.engine_rate()),
+            engine_median.as_ref().map_or(f64::NAN, |run| run.seconds),
+            result.ratio(),
+            target,
+            outcome
+        );
+        if !result.raw_large.is_empty() {
+            let large_median = median_run(&result.raw_large, |run| run.rows_per_sec);
+            println!(
+                "{:<6} {:<44} {:>9} {:>8.2} {:>7.3} {:>8}",
+                result.label,
+                format!("(a') raw SQLite, {} rows/txn", default_limits.max_rows),
+                grouped(result.raw_large_rate()),
+                large_median.as_ref().map_or(f64::NAN, |run| run.seconds),
+                result.large_ratio(),
+                "(info)"
+            );
+        }
+        let list = |values: Vec<f64>| {
+            values
+                .into_iter()
+                .map(grouped)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        println!(
+            "       (b)/(a) is the median of each round's ratio: {}",
+            result
+                .round_ratios(&result.raw)
+                .iter()
+                .map(|ratio| format!("{ratio:.3}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        println!(
+            "       every run, rows/s: (a) {}   (b) {}{}",
+            list(result.raw.iter().map(|run| run.rows_per_sec).collect()),
+            list(result.engine.iter().map(|run| run.rows_per_sec).collect()),
+            if result.raw_large.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "   (a') {}",
+                    list(
+                        result
+                            .raw_large
+                            .iter()
+                            .map(|run| run.rows_per_sec)
+                            .collect()
+                    )
+                )
+            }
+        );
+        let busiest = result
+            .raw
+            .iter()
+            .map(|run| run.other_cpu)
+            .chain(result.raw_large.iter().map(|run| run.other_cpu))
+            .chain(result.engine.iter().map(|run| run.other_cpu))
+            .fold(0.0, f64::max);
+        println!(
+            "       other processes used at most {:.0}% of the machine's CPU during these runs",
+            busiest * 100.0
+        );
+        if let Some(run) = &engine_median {
+            println!(
+                "       (b) median run: server wrote every frame by {:.2} s, the source read the last by {:.2} s, last commit at {:.2} s",
+                run.send_seconds, run.read_seconds, run.seconds
+            );
+            println!(
+                "           frame read -> commit announced: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; {} Stored events, {:.0} rows each",
+                run.latency_p50_ms,
+                run.latency_p99_ms,
+                run.latency_max_ms,
+                run.events,
+                run.rows as f64 / run.events.max(1) as f64
+            );
+            println!(
+                "           at most {} messages were read but not yet committed at once (queued in the engine)",
+                grouped(run.max_in_flight as f64)
+            );
+            println!(
+                "           CPU during the run: writer thread {:.1} s ({:.0}% of the run), whole process {:.1} s (server included)",
+                run.writer_cpu_seconds,
+                run.writer_cpu_seconds / run.seconds * 100.0,
+                run.process_cpu_seconds
+            );
+            let raw_io = median_run(&result.raw, |run| run.rows_per_sec);
+            println!(
+                "           SQLite file I/O: (b) writer read {:.0} MiB, wrote {:.0} MiB; (a) read {:.0} MiB, wrote {:.0} MiB",
+                run.writer_read_mib,
+                run.writer_written_mib,
+                raw_io.as_ref().map_or(f64::NAN, |raw| raw.read_mib),
+                raw_io.as_ref().map_or(f64::NAN, |raw| raw.written_mib)
+            );
+        }
+        summary.push(format!(
+            "ingest {:<5}  (a) {:>7} rows/s  (b) {:>7} rows/s  (b)/(a) {:.3}  {}",
+            result.label,
+            grouped(result.raw_rate()),
+            grouped(result.engine_rate()),
+            result.ratio(),
+            if result.judged() {
+                format!("target >= {INGEST_TARGET:.2}: {}", verdict(result.pass()))
+            } else {
+                "(info)".into()
+            }
+        ));
+    }
+    println!("           verified after every (b) run: exactly {count} messages, {count} search rows, counters match");
+    report["ingest"] = json!({
+        "messages": count,
+        "corpus": shape,
+        "parse_only_frames_per_sec": parse_rate,
+        "repeat": options.repeat,
+        "raw_rows_per_transaction": raw::ROWS_PER_TRANSACTION,
+        "default_limits": { "max_rows": default_limits.max_rows, "max_delay_ms": default_limits.max_delay.as_secs_f64() * 1000.0 },
+        "results": results.iter().map(|result| json!({
+            "fs": result.label,
+            "filesystem": result.fs,
+            "raw_rows_per_sec": result.raw_rate(),
+            "raw_engine_sized_rows_per_sec": if result.raw_large.is_empty() { json!(null) } else { json!(result.raw_large_rate()) },
+            "engine_rows_per_sec": result.engine_rate(),
+            "ratio": result.ratio(),
+            "round_ratios": result.round_ratios(&result.raw),
+            "ratio_engine_sized": if result.raw_large.is_empty() { json!(null) } else { json!(result.large_ratio()) },
+            "pass": if result.judged() { json!(result.pass()) } else { json!(null) },
+            "raw_runs": result.raw,
+            "raw_engine_sized_runs": result.raw_large,
+            "engine_runs": result.engine,
+        })).collect::<Vec<_>>(),
+    });
+
+    if options.sweep {
+        let raw_rate = results.first().map_or(f64::NAN, FsIngest::raw_rate);
+        report["sweep"] = sweep(options, runtime, &frames, raw_rate)?;
+    }
+    Ok(pass)
+}
+
+/// (b) on tmpfs for each BatchLimits pair, to justify the defaults: a burst
+/// (every frame as fast as possible: throughput, and how long rows queue)
+/// and a light load (frames paced: latency when the writer is idle).
+fn sweep(
+    options: &Options,
+    runtime: &tokio::runtime::Runtime,
+    frames: &ingest::Frames,
+    raw_rate: f64,
+) -> Result<serde_json::Value> {
+    let light: ingest::Frames =
+        std::sync::Arc::new(frames.iter().take(LIGHT_FRAMES).cloned().collect());
+    println!(
+        "\n== BatchLimits sweep: (b) on tmpfs; burst = {} frames at once ({} run(s), median), light = {} frames at {} per second ==",
+        grouped(frames.len() as f64),
+        options.repeat,
+        light.len(),
+        1000 / LIGHT_PACE.as_millis().max(1)
+    );
+    println!("   (a) = {} rows/s", grouped(raw_rate));
+    println!(
+        "{:>8} {:>9} | {:>9} {:>7} {:>8} {:>8} {:>8} {:>6} | {:>9} {:>9} {:>9}",
+        "max_rows",
+        "max_delay",
+        "rows/s",
+        "(b)/(a)",
+        "lat p50",
+        "lat p99",
+        "queued",
+        "other",
+        "light p50",
+        "light p99",
+        "light max"
+    );
+    let default = BatchLimits::default();
+    let path = options.tmpfs_dir.join("ingest-sweep.db");
+    let mut sweep = Vec::new();
+    for max_rows in SWEEP_ROWS {
+        for delay in SWEEP_DELAYS_MS {
+            let limits = BatchLimits {
+                max_rows,
+                max_delay: Duration::from_millis(delay),
+            };
+            let mut runs = Vec::new();
+            for round in 1..=options.repeat {
+                eprintln!(
+                    "sweep {max_rows} rows / {delay} ms: burst {round}/{}…",
+                    options.repeat
+                );
+                runs.push(ingest::run(
+                    runtime,
+                    &path,
+                    frames,
+                    limits,
+                    &options.experiment,
+                )?);
+                raw::remove_database(&path)?;
+            }
+            eprintln!("sweep {max_rows} rows / {delay} ms: light load…");
+            let paced = ingest::run_paced(
+                runtime,
+                &path,
+                &light,
+                limits,
+                &options.experiment,
+                Some(LIGHT_PACE),
+            )?;
+            raw::remove_database(&path)?;
+            let rate = rates(&runs, |run| run.rows_per_sec);
+            let middle = median_run(&runs, |run| run.rows_per_sec);
+            let (p50, p99, queued) = middle.as_ref().map_or((f64::NAN, f64::NAN, 0), |run| {
+                (run.latency_p50_ms, run.latency_p99_ms, run.max_in_flight)
+            });
+            let other = runs.iter().map(|run| run.other_cpu).fold(0.0, f64::max);
+            let marker = if default.max_rows == max_rows && default.max_delay == limits.max_delay {
+                "  <- default"
+            } else {
+                ""
+            };
+            println!(
+                "{:>8} {:>6} ms | {:>9} {:>7.3} {:>5.0} ms {:>5.0} ms {:>8} {:>5.0}% | {:>6.1} ms {:>6.1} ms {:>6.1} ms{marker}",
+                max_rows,
+                delay,
+                grouped(rate),
+                rate / raw_rate,
+                p50,
+                p99,
+                grouped(queued as f64),
+                other * 100.0,
+                paced.latency_p50_ms,
+                paced.latency_p99_ms,
+                paced.latency_max_ms,
+            );
+            sweep.push(json!({
+                "max_rows": max_rows,
+                "max_delay_ms": delay,
+                "rows_per_sec": rate,
+                "ratio": rate / raw_rate,
+                "runs": runs,
+                "light_load": paced,
+            }));
+        }
+    }
+    println!("   lat = frame read -> commit announced; queued = most rows read but not yet committed at once; other = CPU share used by other processes");
+    Ok(json!(sweep))
+}
+
+fn search_section(
+    options: &Options,
+    report: &mut serde_json::Value,
+    summary: &mut Vec<String>,
+) -> Result<bool> {
+    let count = options.search_messages;
+    println!("\n== Search: {} messages ==", grouped(count as f64));
+    let path: PathBuf = options
+        .tmpfs_dir
+        .join(format!("search-{count}{}.db", options.experiment.tag()));
+    let prepared = search::prepare(&path, options.seed, count, &options.experiment)?;
+    if prepared.reused {
+        println!(
+            "corpus     reused {} ({:.0} MiB; built earlier with the same seed, size and schema)",
+            path.display(),
+            prepared.file_bytes as f64 / 1_048_576.0
+        );
+    } else {
+        println!(
+            "corpus     built {} with the raw path in {:.1} s ({} rows/s), {:.0} MiB",
+            path.display(),
+            prepared.build_seconds,
+            grouped(prepared.build_rows_per_sec),
+            prepared.file_bytes as f64 / 1_048_576.0
+        );
+    }
+    println!(
+        "method     store::search(view All, limit 50): {} warm-up + {} timed per query; count_search: {} timed",
+        search::WARM_UP,
+        options.iterations,
+        search::COUNT_ITERATIONS
+    );
+    let judged = search::queries();
+    let mut queries = judged.clone();
+    queries.extend(
+        options
+            .extra_queries
+            .iter()
+            .map(|query| ("extra (not judged)".to_string(), query.clone())),
+    );
+    let results = search::run(&path, &queries, count, options.iterations)?;
+    println!();
+    println!(
+        "{} {} {:>9} {:>7} {:>5} {:>7} {:>7} {:>7} {:>7} {:>9}  p95 < {SEARCH_TARGET_MS} ms",
+        pad("query", 24),
+        pad("term", 12),
+        "matches",
+        "share",
+        "hits",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "count p50"
+    );
+    let mut pass = true;
+    for (index, result) in results.iter().enumerate() {
+        let is_judged = index < judged.len();
+        let ok = result.p95_ms < SEARCH_TARGET_MS;
+        if is_judged {
+            pass &= ok;
+        }
+        println!(
+            "{} {} {:>9} {:>6.2}% {:>5} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>6.1} ms  {}",
+            pad(&result.label, 24),
+            pad(&format!("{:?}", result.query), 12),
+            grouped(result.matches as f64),
+            result.match_share * 100.0,
+            result.hits,
+            result.p50_ms,
+            result.p95_ms,
+            result.p99_ms,
+            result.max_ms,
+            result.count_p50_ms,
+            if is_judged { verdict(ok) } else { "(info)" }
+        );
+        if is_judged {
+            summary.push(format!(
+                "search {} p95 {:>7.2} ms  target < {SEARCH_TARGET_MS} ms: {}",
+                pad(&format!("{:?}", result.query), 12),
+                result.p95_ms,
+                verdict(ok)
+            ));
+        }
+    }
+    report["search"] = json!({
+        "messages": count,
+        "path": path.display().to_string(),
+        "corpus": prepared,
+        "warm_up": search::WARM_UP,
+        "iterations": options.iterations,
+        "queries": results,
+        "judged_queries": judged.len(),
+    });
+    Ok(pass)
+}
