@@ -96,8 +96,15 @@ async fn check_all_searches(herald: &Herald, ids: &[String]) {
         words(title, body, tags).contains('库')
     })
     .await;
-    // A prefix of a word, any case; not in the middle of one ("Redeploy").
+    // A whole word, any case; not inside another one ("Redeploy").
     check_search(herald, "deploy", ids, |title, body, tags| {
+        words(title, body, tags)
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|word| word == "deploy")
+    })
+    .await;
+    // `word*` asks for a prefix of a word: "Deployment" too.
+    check_search(herald, "deploy*", ids, |title, body, tags| {
         words(title, body, tags)
             .split(|c: char| !c.is_alphanumeric())
             .any(|word| word.starts_with("deploy"))

@@ -187,6 +187,60 @@ pub struct Envelope {
     pub cursor: Cursor,
     /// When the frame was read off the socket, for latency figures.
     pub received: std::time::Instant,
+    pub derived: DerivedColumns,
+}
+
+impl Envelope {
+    /// Wraps a received message; prepares its derived columns here, on the
+    /// source's task, so the single writer thread only binds values.
+    pub fn new(source_id: SourceId, message: NewMessage, cursor: Cursor) -> Envelope {
+        Envelope {
+            source_id,
+            derived: DerivedColumns::new(&message),
+            message,
+            cursor,
+            received: std::time::Instant::now(),
+        }
+    }
+}
+
+/// The columns a stored message derives from its fields: JSON text of the
+/// structured fields and the search index's folded text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DerivedColumns {
+    pub tags: Option<String>,
+    pub actions: Option<String>,
+    pub attachment: Option<String>,
+    pub extras: Option<String>,
+    /// Folded search text; `None` where it equals the field itself (no CJK).
+    pub search_title: Option<String>,
+    pub search_body: Option<String>,
+    pub search_tags: Option<String>,
+}
+
+impl DerivedColumns {
+    pub fn new(message: &NewMessage) -> DerivedColumns {
+        use crate::search_text::fold_for_index;
+        use std::borrow::Cow;
+        let owned = |folded: Cow<'_, str>| match folded {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(text) => Some(text),
+        };
+        let json =
+            |value: &Option<serde_json::Value>| value.as_ref().map(serde_json::Value::to_string);
+        // A list of strings always serialises.
+        let tags = (!message.tags.is_empty())
+            .then(|| serde_json::Value::from(message.tags.clone()).to_string());
+        DerivedColumns {
+            search_title: owned(fold_for_index(&message.title)),
+            search_body: owned(fold_for_index(&message.body)),
+            search_tags: tags.as_deref().and_then(|tags| owned(fold_for_index(tags))),
+            tags,
+            actions: json(&message.actions),
+            attachment: json(&message.attachment),
+            extras: json(&message.extras),
+        }
+    }
 }
 
 /// A message as the inbox holds it.

@@ -561,12 +561,7 @@ async fn forward(
         last_id: message.remote_id.clone(),
         last_time: message.sent_at,
     };
-    let envelope = Envelope {
-        source_id: spec.id,
-        message,
-        cursor: cursor.clone(),
-        received: Instant::now(),
-    };
+    let envelope = Envelope::new(spec.id, message, cursor.clone());
     if context
         .events
         .send(SourceEvent::Message(envelope))

@@ -172,9 +172,11 @@ fn import_chunk(
         let mut inserter = Inserter::new(transaction)?;
         for line in &chunk {
             let source_id = source_ids[&line.source];
+            let derived = crate::model::DerivedColumns::new(&line.message);
             match inserter.insert_message(
                 source_id,
                 &line.message,
+                &derived,
                 line.received_at,
                 Some(&line.state),
             )? {

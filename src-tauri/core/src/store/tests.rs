@@ -15,7 +15,8 @@ use tempfile::TempDir;
 use super::*;
 use crate::config::{AuthPlacement, SourceConfig};
 use crate::model::{
-    BodyFormat, Cursor, Envelope, Message, MessageId, NewMessage, Priority, Protocol, SourceId,
+    BodyFormat, Cursor, DerivedColumns, Envelope, Message, MessageId, NewMessage, Priority,
+    Protocol, SourceId,
 };
 use crate::search_text::Snippet;
 
@@ -224,12 +225,7 @@ fn envelope(source_id: SourceId, message: NewMessage) -> Envelope {
         last_id: message.remote_id.clone(),
         last_time: message.sent_at,
     };
-    Envelope {
-        source_id,
-        message,
-        cursor,
-        received: Instant::now(),
-    }
+    Envelope::new(source_id, message, cursor)
 }
 
 fn all() -> MessageFilter {
@@ -674,6 +670,8 @@ fn search_corpus(fixture: &Fixture) -> HashMap<&'static str, MessageId> {
         .map(|(remote_id, title, body)| envelope(source, note(remote_id, title, body)))
         .collect();
     envelopes[3].message.tags = vec!["kubernetes".into()];
+    // The derived columns are prepared when an envelope is made; redo them.
+    envelopes[3].derived = DerivedColumns::new(&envelopes[3].message);
     let report = fixture.ingest(envelopes, T0);
     names
         .into_iter()

@@ -17,8 +17,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
 use super::{Result, StoreError, WriteJob};
-use crate::model::{Cursor, Envelope, MessageId, NewMessage, SourceId};
-use crate::search_text::fold_for_index;
+use crate::model::{Cursor, DerivedColumns, Envelope, MessageId, NewMessage, SourceId};
 
 /// When the writer commits a batch of received messages.
 #[derive(Debug, Clone, Copy)]
@@ -387,9 +386,13 @@ impl<'t> Inserter<'t> {
                 continue;
             }
             last_per_source.insert(envelope.source_id, index);
-            if let Some(id) =
-                self.insert_message(envelope.source_id, &envelope.message, received_at, None)?
-            {
+            if let Some(id) = self.insert_message(
+                envelope.source_id,
+                &envelope.message,
+                &envelope.derived,
+                received_at,
+                None,
+            )? {
                 *self
                     .stored_per_source
                     .entry(envelope.source_id)
@@ -427,19 +430,10 @@ impl<'t> Inserter<'t> {
         &mut self,
         source_id: SourceId,
         message: &NewMessage,
+        derived: &DerivedColumns,
         received_at: i64,
         state: Option<&super::queries::TriageState>,
     ) -> Result<Option<MessageId>> {
-        let tags = if message.tags.is_empty() {
-            None
-        } else {
-            Some(
-                serde_json::to_string(&message.tags)
-                    .map_err(|error| StoreError::Invalid(error.to_string()))?,
-            )
-        };
-        let json =
-            |value: &Option<serde_json::Value>| value.as_ref().map(serde_json::Value::to_string);
         let inserted = self.insert_message.execute(params![
             source_id.0,
             message.remote_id,
@@ -452,13 +446,13 @@ impl<'t> Inserter<'t> {
             message.format.as_str(),
             message.priority.get(),
             message.raw_priority,
-            tags,
+            derived.tags,
             message.click,
             message.icon,
-            json(&message.actions),
-            json(&message.attachment),
+            derived.actions,
+            derived.attachment,
             message.group_key,
-            json(&message.extras),
+            derived.extras,
         ])?;
         if inserted == 0 {
             return Ok(None);
@@ -466,9 +460,13 @@ impl<'t> Inserter<'t> {
         let id = self.transaction.last_insert_rowid();
         self.insert_fts.execute(params![
             id,
-            fold_for_index(&message.title),
-            fold_for_index(&message.body),
-            fold_for_index(tags.as_deref().unwrap_or("")),
+            derived.search_title.as_deref().unwrap_or(&message.title),
+            derived.search_body.as_deref().unwrap_or(&message.body),
+            derived
+                .search_tags
+                .as_deref()
+                .or(derived.tags.as_deref())
+                .unwrap_or(""),
         ])?;
         if let Some(state) = state {
             self.transaction.execute(
