@@ -6,7 +6,6 @@
 //! reads the clock for an assertion.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Instant;
 
 use rusqlite::{Connection, Transaction};
 use serde_json::json;
