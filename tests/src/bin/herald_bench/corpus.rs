@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use crate::herald_bench::error::{Context, Result};
 
 /// Bump when the generator changes, so a cached search corpus is rebuilt.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Planted in ~30 % of messages.
 pub const COMMON_EN: &str = "payment";
@@ -342,7 +342,13 @@ impl Generator {
             text.push_str(&sentence);
         }
         truncate_chars(&mut text, target);
-        text.trim_end().to_string()
+        // A cut that ends on a space would be trimmed by readers; end on a
+        // full stop instead, so the length stays exactly `target`.
+        if text.ends_with(char::is_whitespace) {
+            text.pop();
+            text.push('.');
+        }
+        text
     }
 
     /// Inserts `word` at a word boundary (English) or sentence boundary

@@ -55,6 +55,9 @@ options:
   --only raw|engine      run only (a) or only (b) of ingest (for profiling)
   --repeat N             runs per ingest figure; the median is reported (default 3)
   --sweep                also sweep BatchLimits (max_rows x max_delay) for (b) on tmpfs
+  --max-rows N, --max-delay-ms N
+                         BatchLimits for (b) and rows per transaction for (a') (default:
+                         BatchLimits::default())
   --iterations N         timed searches per query, after 20 warm-up (default 200)
   --query TEXT           also time this search (repeatable; reported, not judged)
   --seed N               corpus seed (default 0x4e52414c44; decimal or 0x-hex)
@@ -67,6 +70,8 @@ options:
                          what-if: set messages_fts's FTS5 hashsize (SQLite's default is 1048576)
   --experiment-cache-mib N
                          what-if: PRAGMA cache_size of the writing connection, in MiB (default 2)
+  --experiment-wal-autocheckpoint PAGES
+                         what-if: PRAGMA wal_autocheckpoint of the writing connection (default 1000)
 
 Build and run with: cargo run --release -p herald-tests --bin herald-bench -- all";
 
@@ -99,6 +104,8 @@ struct Options {
     /// For profiling: run only the raw path or only the engine path.
     only: Option<String>,
     experiment: raw::Experiment,
+    /// BatchLimits for (b) (the sweep tries its own).
+    limits: BatchLimits,
     /// Extra search terms, measured for information (not judged).
     extra_queries: Vec<String>,
     repeat: usize,
@@ -142,6 +149,7 @@ fn parse_options() -> Result<Options> {
         only: None,
         experiment: raw::Experiment::default(),
         extra_queries: Vec::new(),
+        limits: BatchLimits::default(),
         repeat: 3,
         sweep: false,
         iterations: 200,
@@ -179,6 +187,12 @@ fn parse_options() -> Result<Options> {
             "--json" => options.json = Some(PathBuf::from(value(&arg)?)),
             "--strict" => options.strict = true,
             "--query" => options.extra_queries.push(value(&arg)?),
+            "--max-rows" => {
+                options.limits.max_rows = (parse_number(&value(&arg)?)? as usize).max(1)
+            }
+            "--max-delay-ms" => {
+                options.limits.max_delay = Duration::from_millis(parse_number(&value(&arg)?)?)
+            }
             "--experiment-fts-prefix" => {
                 let prefix = value(&arg)?;
                 ensure!(
@@ -187,6 +201,9 @@ fn parse_options() -> Result<Options> {
                     "--experiment-fts-prefix takes lengths like \"1 2\""
                 );
                 options.experiment.fts_prefix = Some(prefix.trim().to_string());
+            }
+            "--experiment-wal-autocheckpoint" => {
+                options.experiment.wal_autocheckpoint = Some(parse_number(&value(&arg)?)?);
             }
             "--experiment-cache-mib" => {
                 options.experiment.cache_mib = Some(parse_number(&value(&arg)?)?);
@@ -283,6 +300,31 @@ fn load_average() -> String {
 
 fn rates<T>(runs: &[T], rate: impl Fn(&T) -> f64) -> f64 {
     median(&runs.iter().map(rate).collect::<Vec<_>>())
+}
+
+/// Above this share of the CPU used by other processes, a run is noisy.
+const BUSY_MACHINE: f64 = 0.10;
+
+/// The largest `other_cpu` of any timed run in the report.
+fn busiest_neighbour(report: &serde_json::Value) -> f64 {
+    fn walk(value: &serde_json::Value, max: &mut f64) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    if key == "other_cpu" {
+                        *max = max.max(value.as_f64().unwrap_or(0.0));
+                    } else {
+                        walk(value, max);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|item| walk(item, max)),
+            _ => {}
+        }
+    }
+    let mut max = 0.0;
+    walk(report, &mut max);
+    max
 }
 
 /// The ingest figures measured on one filesystem.
@@ -415,11 +457,19 @@ fn run() -> Result<bool> {
         println!("{line}");
     }
     println!("load avg   {} (at end)", load_average());
+    let busiest = busiest_neighbour(&report);
+    if busiest > BUSY_MACHINE {
+        println!(
+            "WARNING    other processes used up to {:.0}% of the CPU during a timed run: the figures are unreliable; rerun on a quiet machine",
+            busiest * 100.0
+        );
+    }
     println!(
         "overall    {}",
         if all_pass { "PASS" } else { "MISS (see above)" }
     );
     report["pass"] = json!(all_pass);
+    report["busiest_other_cpu"] = json!(busiest);
     if let Some(path) = &options.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
@@ -438,7 +488,7 @@ fn ingest_section(
 ) -> Result<bool> {
     let count = options.messages;
     let experiment = &options.experiment;
-    let default_limits = BatchLimits::default();
+    let default_limits = options.limits;
     println!("\n== Ingest: {} messages ==", grouped(count as f64));
     let started = Instant::now();
     let (frames, messages) = corpus::build(options.seed, count)?;
@@ -471,11 +521,18 @@ fn ingest_section(
         grouped(parse_rate)
     );
     println!(
-        "method     {} run(s) per figure, median shown; (a) {} rows/transaction; (b) BatchLimits::default() = {} rows / {} ms",
+        "method     {} run(s) per figure, median shown; (a) {} rows/transaction; (b) BatchLimits {} rows / {} ms{}",
         options.repeat,
         raw::ROWS_PER_TRANSACTION,
         default_limits.max_rows,
-        default_limits.max_delay.as_millis()
+        default_limits.max_delay.as_millis(),
+        if default_limits.max_rows == BatchLimits::default().max_rows
+            && default_limits.max_delay == BatchLimits::default().max_delay
+        {
+            " (the default)"
+        } else {
+            " (NOT the default)"
+        }
     );
     println!(
         "           (b) is timed from the first frame sent to the announcement of the last commit"
@@ -651,6 +708,13 @@ fn ingest_section(
                 run.writer_cpu_seconds / run.seconds * 100.0,
                 run.process_cpu_seconds
             );
+            if result.fs.is_memory() {
+                println!(
+                    "           rows per writer CPU-second: {} ({:.3} of (a)); unlike rows/s, CPU contention does not move this",
+                    grouped(run.rows as f64 / run.writer_cpu_seconds),
+                    run.rows as f64 / run.writer_cpu_seconds / result.raw_rate()
+                );
+            }
             let raw_io = median_run(&result.raw, |run| run.rows_per_sec);
             println!(
                 "           SQLite file I/O: (b) writer read {:.0} MiB, wrote {:.0} MiB; (a) read {:.0} MiB, wrote {:.0} MiB",
@@ -680,7 +744,7 @@ fn ingest_section(
         "parse_only_frames_per_sec": parse_rate,
         "repeat": options.repeat,
         "raw_rows_per_transaction": raw::ROWS_PER_TRANSACTION,
-        "default_limits": { "max_rows": default_limits.max_rows, "max_delay_ms": default_limits.max_delay.as_secs_f64() * 1000.0 },
+        "limits": { "max_rows": default_limits.max_rows, "max_delay_ms": default_limits.max_delay.as_secs_f64() * 1000.0 },
         "results": results.iter().map(|result| json!({
             "fs": result.label,
             "filesystem": result.fs,

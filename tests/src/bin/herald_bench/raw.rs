@@ -27,11 +27,17 @@ pub struct Experiment {
     /// SQLite page cache of the writing connection, in MiB (Herald leaves
     /// SQLite's default of 2 MiB).
     pub cache_mib: Option<u64>,
+    /// `PRAGMA wal_autocheckpoint` of the writing connection, in pages
+    /// (SQLite's default is 1000, about 4 MiB).
+    pub wal_autocheckpoint: Option<u64>,
 }
 
 impl Experiment {
     pub fn is_empty(&self) -> bool {
-        self.fts_prefix.is_none() && self.fts_hashsize.is_none() && self.cache_mib.is_none()
+        self.fts_prefix.is_none()
+            && self.fts_hashsize.is_none()
+            && self.cache_mib.is_none()
+            && self.wal_autocheckpoint.is_none()
     }
 
     /// What it changes, for the report.
@@ -45,6 +51,9 @@ impl Experiment {
         }
         if let Some(mib) = self.cache_mib {
             parts.push(format!("writer's cache_size set to {mib} MiB"));
+        }
+        if let Some(pages) = self.wal_autocheckpoint {
+            parts.push(format!("writer's wal_autocheckpoint set to {pages} pages"));
         }
         (!parts.is_empty()).then(|| parts.join(", "))
     }
@@ -61,6 +70,9 @@ impl Experiment {
         }
         if let Some(mib) = self.cache_mib {
             tag.push_str(&format!("-cache-{mib}"));
+        }
+        if let Some(pages) = self.wal_autocheckpoint {
+            tag.push_str(&format!("-autocheckpoint-{pages}"));
         }
         tag
     }
@@ -87,6 +99,9 @@ impl Experiment {
         }
         if let Some(mib) = self.cache_mib {
             connection.execute_batch(&format!("PRAGMA cache_size = -{};", mib * 1024))?;
+        }
+        if let Some(pages) = self.wal_autocheckpoint {
+            connection.execute_batch(&format!("PRAGMA wal_autocheckpoint = {pages};"))?;
         }
         Ok(())
     }
