@@ -14,6 +14,16 @@ const COMMANDS: &[&str] = &[
     "open_link",
     "run_http_action",
     "start_demo",
+    "get_source",
+    "save_source",
+    "test_source",
+    "set_source_enabled",
+    "remove_source",
+    "get_settings",
+    "set_retention",
+    "set_autostart",
+    "export_messages",
+    "import_messages",
 ];
 
 fn main() {

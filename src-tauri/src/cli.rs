@@ -160,6 +160,9 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
+    /// Run without a window, printing one line per new message.
+    #[arg(long)]
+    pub headless: bool,
     /// Stop after this many seconds.
     #[arg(long, value_name = "SECS")]
     pub exit_after: Option<u64>,

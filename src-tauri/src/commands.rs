@@ -6,17 +6,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use herald_core::config::{
-    normalize_url, parse_header, AuthPlacement, Credentials, Secret, SourceConfig,
-};
+use herald_core::admin;
+use herald_core::config::{parse_header, AuthPlacement, Credentials, Secret, SourceConfig};
 use herald_core::engine::{Engine, EngineEvent};
 use herald_core::model::{now_ms, MessageId, Priority, Protocol, SourceId};
 use herald_core::source::{SourceSpec, SourceState};
-use herald_core::store::{
-    self, BatchLimits, MessageFilter, NewSource, Retention, Selection, Store, View,
-};
+use herald_core::store::{self, BatchLimits, MessageFilter, Retention, Selection, Store, View};
 use serde::Serialize;
 
+use crate::app::WindowOptions;
 use crate::cli::{
     Cli, Command, DemoArgs, ListArgs, MessagesCommand, ProtocolArg, RetentionArgs, RunArgs,
     SearchArgs, SourceAddArgs, SourceCommand,
@@ -26,8 +24,23 @@ use crate::output;
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     output::init_local_offset();
     let data_dir = data_dir(cli.data_dir)?;
+    let window = match &cli.command {
+        None => Some(WindowOptions::default()),
+        Some(Command::Run(args)) if !args.headless => Some(WindowOptions {
+            exit_after: args.exit_after.map(Duration::from_secs),
+            ..WindowOptions::default()
+        }),
+        Some(Command::Demo(args)) if !args.headless => Some(WindowOptions {
+            demo: true,
+            exit_after: args.exit_after.map(Duration::from_secs),
+        }),
+        Some(_) => None,
+    };
+    if let Some(options) = window {
+        crate::app::run(&data_dir, options)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let Some(command) = cli.command else {
-        crate::app::run(&data_dir)?;
         return Ok(ExitCode::SUCCESS);
     };
     let store = open_store(&data_dir)?;
@@ -82,11 +95,7 @@ fn source(store: &Store, command: SourceCommand) -> Result<ExitCode> {
         SourceCommand::List { json } => list_sources(store, json)?,
         SourceCommand::Remove { id, keep_messages } => {
             let id = SourceId(id);
-            let record = store.read(move |connection| store::get_source(connection, id))?;
-            let deleted = store.write(move |transaction| {
-                store::remove_source(transaction, id, keep_messages, now_ms())
-            })?;
-            herald_core::secrets::forget(store, id, record.secret_store);
+            let deleted = admin::remove(store, id, !keep_messages)?;
             if keep_messages {
                 println!("removed source {id}; its messages stay in the inbox");
             } else {
@@ -112,11 +121,6 @@ fn protocol(arg: ProtocolArg) -> Protocol {
 
 fn add_source(store: &Store, args: SourceAddArgs) -> Result<SourceId> {
     let protocol = protocol(args.protocol);
-    let name = args.name.trim().to_string();
-    if name.is_empty() {
-        bail!("--name must not be empty");
-    }
-    let url = normalize_url(protocol, &args.url)?;
     let mut config = SourceConfig {
         auth: if args.auth_in_query {
             AuthPlacement::Query
@@ -126,56 +130,55 @@ fn add_source(store: &Store, args: SourceAddArgs) -> Result<SourceId> {
         subscribe_frame: args.subscribe_frame,
         resume_url: args.resume_url,
         text_frames: args.text_frames,
-        ca_file: args
-            .ca_file
-            .map(|path| std::path::absolute(&path).unwrap_or(path)),
-        read_timeout_secs: args.read_timeout.max(1),
-        max_frame_bytes: args.max_frame_bytes.max(1024),
+        ca_file: args.ca_file,
+        read_timeout_secs: args.read_timeout,
+        max_frame_bytes: args.max_frame_bytes,
         ..SourceConfig::default()
     };
     for header in &args.headers {
         config.headers.push(parse_header(header)?);
     }
+    if protocol != Protocol::Json && !args.map.is_empty() {
+        bail!("--map applies to json sources only");
+    }
     for assignment in &args.map {
         config.map.set(assignment)?;
     }
-    if protocol != Protocol::Json
-        && (!args.map.is_empty() || config.subscribe_frame.is_some() || config.text_frames)
-    {
-        bail!("--map, --subscribe-frame and --text-frames apply to json sources only");
-    }
-    if let Some(template) = &config.resume_url {
-        herald_core::source::json::connect_url(&url, Some(template), Some(&Default::default()))
-            .map_err(|error| anyhow!("--resume-url: {error}"))?;
-    }
-    if let Some(ca_file) = &config.ca_file {
-        herald_core::source::tls::client_config(Some(ca_file))
-            .map_err(|error| anyhow!("--ca-file: {error}"))?;
-    }
-    if protocol == Protocol::Gotify && args.username.is_some() {
-        bail!("gotify sources authenticate with a client token; pass --token");
-    }
+    let draft = admin::SourceDraft {
+        name: args.name,
+        protocol,
+        url: args.url,
+        enabled: !args.disabled,
+        config,
+    };
     let credentials = Credentials {
         token: args.token.map(Secret::new),
         username: args.username,
         password: args.password.map(Secret::new),
     };
-    let source = NewSource {
-        name,
-        protocol,
-        url: url.to_string(),
-        enabled: !args.disabled,
-        config,
-    };
-    let id =
-        store.write(move |transaction| store::insert_source(transaction, &source, now_ms()))?;
-    if let Err(error) = herald_core::secrets::save(store, id, &credentials) {
-        // Do not leave a source behind that cannot authenticate.
-        let _ =
-            store.write(move |transaction| store::remove_source(transaction, id, false, now_ms()));
-        return Err(error).context("cannot save the source's credentials");
+    admin::add(store, draft, &credentials).map_err(|error| match error {
+        admin::AdminError::Field(error) => anyhow!("{}: {}", flag_for(error.field), error.message),
+        admin::AdminError::Store(error) => {
+            anyhow::Error::new(error).context("cannot add the source")
+        }
+    })
+}
+
+/// The `source add` flag that sets a form field, for error messages.
+fn flag_for(field: &str) -> &'static str {
+    match field {
+        "name" => "--name",
+        "url" => "--url",
+        "headers" => "--header",
+        "map" => "--map",
+        "subscribe_frame" => "--subscribe-frame",
+        "resume_url" => "--resume-url",
+        "text_frames" => "--text-frames",
+        "ca_file" => "--ca-file",
+        "read_timeout_secs" => "--read-timeout",
+        "max_frame_bytes" => "--max-frame-bytes",
+        _ => "--token/--username/--password",
     }
-    Ok(id)
 }
 
 /// `source list --json`: configuration without secrets, with live counters.
@@ -327,16 +330,7 @@ fn set_enabled(store: &Store, id: SourceId, enabled: bool) -> Result<()> {
 }
 
 fn load_spec(store: &Store, id: SourceId) -> Result<SourceSpec> {
-    let record = store.read(move |connection| store::get_source(connection, id))?;
-    let credentials = herald_core::secrets::load(store, id, record.secret_store)?;
-    Ok(SourceSpec {
-        id,
-        url: normalize_url(record.protocol, &record.url)?,
-        name: record.name,
-        protocol: record.protocol,
-        config: record.config,
-        credentials,
-    })
+    Ok(admin::spec(store, id)?)
 }
 
 fn test_source(store: &Store, id: SourceId, listen: u64, json: bool) -> Result<ExitCode> {
@@ -378,13 +372,13 @@ fn test_source(store: &Store, id: SourceId, listen: u64, json: bool) -> Result<E
 
 // ----------------------------------------------------------------- engine
 
+/// `run --headless`: the engine without a window.
 fn run(store: &Store, args: RunArgs) -> Result<ExitCode> {
-    // The window comes with the desktop shell; this build always runs headless.
-    let _ = args.headless;
     runtime()?.block_on(run_engine(store.clone(), args.exit_after, args.quiet))?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// `demo --headless`: the demo feed and the engine, without a window.
 fn demo(store: &Store, args: DemoArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {
         let feed = herald_core::demo::DemoFeed::start(

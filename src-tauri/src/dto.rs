@@ -5,7 +5,7 @@
 //! when the committed files drift; `HERALD_UPDATE_BINDINGS=1 cargo test -p
 //! herald bindings` rewrites them.
 
-use herald_core::model::{BodyFormat, Message, MessageId, SourceId};
+use herald_core::model::{BodyFormat, Message, MessageId, Protocol, SourceId};
 use herald_core::render;
 use herald_core::search_text::Snippet;
 use herald_core::store::{MessageFilter, SearchHit, SourceStats, View};
@@ -321,6 +321,174 @@ impl From<&SourceStats> for SourceView {
     }
 }
 
+/// The protocols a source can speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ProtocolView {
+    Ntfy,
+    Gotify,
+    Json,
+}
+
+impl From<Protocol> for ProtocolView {
+    fn from(protocol: Protocol) -> Self {
+        match protocol {
+            Protocol::Ntfy => ProtocolView::Ntfy,
+            Protocol::Gotify => ProtocolView::Gotify,
+            Protocol::Json => ProtocolView::Json,
+        }
+    }
+}
+
+impl From<ProtocolView> for Protocol {
+    fn from(protocol: ProtocolView) -> Self {
+        match protocol {
+            ProtocolView::Ntfy => Protocol::Ntfy,
+            ProtocolView::Gotify => Protocol::Gotify,
+            ProtocolView::Json => Protocol::Json,
+        }
+    }
+}
+
+/// An extra header. Values may be keys, so they are write-only like other
+/// secrets: the form receives `value: null` for a stored header, and sending
+/// `null` back keeps the stored value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct HeaderInput {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+/// What the form sends about credentials. They never travel the other way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum CredentialsInput {
+    /// Leave the stored credentials as they are (editing).
+    Keep,
+    /// No credentials (or remove the stored ones).
+    None,
+    /// An access token: ntfy `tk_…`, a Gotify client token, a Bearer token.
+    Token { token: String },
+    /// ntfy username and password.
+    Basic { username: String, password: String },
+}
+
+/// JSON Pointers from a JSON feed's objects to message fields; an empty
+/// string leaves the field unmapped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct FieldMapInput {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+    pub priority: String,
+    pub time: String,
+    pub tags: String,
+    pub url: String,
+    pub group: String,
+}
+
+/// A source as the add/edit form sends it; `id` is null when adding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SourceInput {
+    #[ts(type = "number | null")]
+    pub id: Option<i64>,
+    pub name: String,
+    pub protocol: ProtocolView,
+    pub url: String,
+    pub enabled: bool,
+    /// Credentials in the URL (ntfy `?auth=`, Gotify `?token=`) instead of a header.
+    pub auth_in_query: bool,
+    pub headers: Vec<HeaderInput>,
+    /// JSON sources only.
+    pub map: FieldMapInput,
+    /// JSON sources only: sent after connecting; empty for none.
+    pub subscribe_frame: String,
+    /// JSON sources only: URL used when resuming; empty for none.
+    pub resume_url: String,
+    /// JSON sources only: take text frames that are not JSON as bodies.
+    pub text_frames: bool,
+    /// A PEM file of extra certificate authorities; empty for none.
+    pub ca_file: String,
+    pub read_timeout_secs: u32,
+    pub max_frame_bytes: u32,
+    pub credentials: CredentialsInput,
+}
+
+/// What kind of credentials a source has stored (never their values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum StoredCredentials {
+    None,
+    Token,
+    Basic,
+}
+
+/// A stored source for the edit form: its settings with `credentials: keep`
+/// and header values withheld, and what is stored where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SourceSettings {
+    pub input: SourceInput,
+    pub stored_credentials: StoredCredentials,
+    /// Shown so the user knows which account is used; passwords never are.
+    pub username: Option<String>,
+    /// "none", "keyring" or "database".
+    pub secret_store: String,
+}
+
+/// What "Test connection" found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProbeView {
+    pub connected: bool,
+    pub auth_failed: bool,
+    #[ts(type = "number | null")]
+    pub connect_ms: Option<u64>,
+    #[ts(type = "number")]
+    pub frames: u64,
+    #[ts(type = "number")]
+    pub messages: u64,
+    #[ts(type = "number")]
+    pub malformed: u64,
+    pub first_message: Option<String>,
+    pub error: Option<String>,
+    /// How long it listened after connecting, in seconds.
+    pub listened_secs: u32,
+}
+
+/// The settings screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SettingsView {
+    /// Delete messages older than this many days (starred ones stay); null keeps them.
+    pub max_age_days: Option<u32>,
+    /// Keep at most this many messages per source; null for no limit.
+    pub max_per_source: Option<u32>,
+    /// Herald starts when the user logs in.
+    pub autostart: bool,
+    /// Where the database lives, for backups.
+    pub data_dir: String,
+    /// Where exports are written.
+    pub export_dir: String,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ExportView {
+    pub path: String,
+    #[ts(type = "number")]
+    pub messages: u64,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ImportView {
+    #[ts(type = "number")]
+    pub imported: u64,
+    #[ts(type = "number")]
+    pub duplicates: u64,
+    /// Sources created (disabled) for names the file had and Herald did not.
+    pub sources_created: Vec<String>,
+}
+
 /// What the window is told, coalesced: a burst of 10,000 messages becomes a
 /// handful of `messages_added` events, not 10,000. Emitted as `herald://event`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -347,6 +515,8 @@ pub enum UiEvent {
 pub struct UiError {
     pub code: String,
     pub message: String,
+    /// For a form: the field the message is about (`name`, `url`, …).
+    pub field: Option<String>,
 }
 
 #[cfg(test)]
@@ -382,6 +552,17 @@ mod tests {
             AttachmentView,
             MessageDetail,
             SourceView,
+            ProtocolView,
+            HeaderInput,
+            CredentialsInput,
+            FieldMapInput,
+            SourceInput,
+            StoredCredentials,
+            SourceSettings,
+            ProbeView,
+            SettingsView,
+            ExportView,
+            ImportView,
             UiError
         ]
     }

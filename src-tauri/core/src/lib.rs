@@ -7,6 +7,7 @@
 //! # Layout
 //! - [`model`]: domain types (messages, priorities, sources, cursors).
 //! - [`config`]: source configuration, secrets, validation.
+//! - [`admin`]: adding, editing and removing sources (CLI and window alike).
 //! - [`render`]: message bodies as sanitised HTML or plain text; tag emoji.
 //! - [`search_text`]: text folding for English and Chinese search, snippets.
 //! - [`store`]: SQLite: migrations, the writer thread, queries, export/import.
@@ -16,6 +17,7 @@
 //! - [`secrets`]: the OS keyring, with the database as the fallback.
 //! - [`demo`]: a loopback ntfy-compatible feed of sample messages.
 
+pub mod admin;
 pub mod config;
 pub mod demo;
 pub mod engine;

@@ -219,6 +219,11 @@ pub async fn run_http_action(
 /// Starts the loopback demo feed and subscribes to it (first-run screen).
 #[tauri::command]
 pub async fn start_demo(state: State<'_, AppState>) -> Result<i64> {
+    start_demo_feed(&state).await
+}
+
+/// Starts the demo feed once per run and points the "Demo feed" source at it.
+pub async fn start_demo_feed(state: &AppState) -> Result<i64> {
     let mut demo = state.demo.lock().await;
     if demo.is_none() {
         let feed = herald_core::demo::DemoFeed::start(Duration::from_secs(4), now_ms() / 1000)

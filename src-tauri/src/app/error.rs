@@ -15,13 +15,21 @@ pub enum AppError {
     Invalid(String),
     #[error("{0}")]
     Network(String),
+    /// A form value the user has to fix; `field` names the input.
+    #[error("{message}")]
+    Field {
+        field: &'static str,
+        message: String,
+    },
 }
 
 impl AppError {
     fn code(&self) -> &'static str {
         match self {
             AppError::Store(StoreError::NotFound { .. }) => "not_found",
-            AppError::Store(StoreError::Invalid(_)) | AppError::Invalid(_) => "invalid",
+            AppError::Store(StoreError::Invalid(_))
+            | AppError::Invalid(_)
+            | AppError::Field { .. } => "invalid",
             AppError::Store(_) => "storage",
             AppError::Network(_) => "network",
         }
@@ -33,6 +41,10 @@ impl Serialize for AppError {
         UiError {
             code: self.code().to_string(),
             message: self.to_string(),
+            field: match self {
+                AppError::Field { field, .. } => Some((*field).to_string()),
+                _ => None,
+            },
         }
         .serialize(serializer)
     }

@@ -1,13 +1,16 @@
 //! The desktop window: the Tauri builder, the state commands reach through
 //! `State<AppState>`, and the bridge from engine events to UI events. The
 //! engine runs on Tauri's async runtime; closing the window quits and shuts
-//! the engine down gracefully (the tray, which keeps it running, comes later).
+//! the engine down gracefully (the tray, which keeps it running, comes later;
+//! `herald run --headless` runs the engine without a window).
 
+mod admin;
 mod commands;
 mod error;
 mod events;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use herald_core::demo::DemoFeed;
@@ -23,11 +26,42 @@ pub struct AppState {
     pub engine: Engine,
     /// The loopback demo feed, once the user starts it from the first-run screen.
     pub demo: tokio::sync::Mutex<Option<DemoFeed>>,
+    pub data_dir: PathBuf,
+}
+
+impl AppState {
+    pub fn export_dir(&self) -> PathBuf {
+        admin::export_dir(&self.data_dir)
+    }
+}
+
+/// How the window was asked to start.
+#[derive(Debug, Clone, Default)]
+pub struct WindowOptions {
+    /// Start the loopback demo feed and subscribe to it (`herald demo`).
+    pub demo: bool,
+    /// Quit after this long (benchmarks and smoke tests).
+    pub exit_after: Option<Duration>,
+}
+
+/// A clear error instead of GTK's when there is no display to open a window on.
+fn require_display() -> anyhow::Result<()> {
+    if cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        anyhow::bail!(
+            "no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset); run the engine alone with `herald run --headless`"
+        );
+    }
+    Ok(())
 }
 
 /// Opens the window over the engine and runs until the window closes.
-pub fn run(data_dir: &Path) -> anyhow::Result<()> {
+pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
+    require_display()?;
     let database = data_dir.join("herald.db");
+    let data_dir = data_dir.to_path_buf();
     let store = Store::open(&database, BatchLimits::default())
         .with_context(|| format!("cannot open the database {}", database.display()))?;
     let app = tauri::Builder::default()
@@ -43,6 +77,10 @@ pub fn run(data_dir: &Path) -> anyhow::Result<()> {
         ))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
         .setup(move |app| {
             let engine = tauri::async_runtime::block_on(Engine::start(store.clone()))?;
             events::forward(app.handle().clone(), engine.subscribe());
@@ -50,7 +88,20 @@ pub fn run(data_dir: &Path) -> anyhow::Result<()> {
                 store,
                 engine,
                 demo: tokio::sync::Mutex::new(None),
+                data_dir,
             });
+            if options.demo {
+                let state = app.state::<AppState>();
+                tauri::async_runtime::block_on(commands::start_demo_feed(&state))
+                    .map_err(|error| anyhow::anyhow!("{error}"))?;
+            }
+            if let Some(after) = options.exit_after {
+                let handle = app.handle().clone();
+                tauri::async_runtime::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    handle.exit(0);
+                });
+            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -66,6 +117,16 @@ pub fn run(data_dir: &Path) -> anyhow::Result<()> {
             commands::open_link,
             commands::run_http_action,
             commands::start_demo,
+            admin::get_source,
+            admin::save_source,
+            admin::test_source,
+            admin::set_source_enabled,
+            admin::remove_source,
+            admin::get_settings,
+            admin::set_retention,
+            admin::set_autostart,
+            admin::export_messages,
+            admin::import_messages,
         ])
         .build(tauri::generate_context!())
         .context("cannot start the window")?;

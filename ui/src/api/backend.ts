@@ -9,6 +9,12 @@ import type { MessageDetail } from "../bindings/MessageDetail";
 import type { MessagePage } from "../bindings/MessagePage";
 import type { SourceView } from "../bindings/SourceView";
 import type { UiError } from "../bindings/UiError";
+import type { ExportView } from "../bindings/ExportView";
+import type { ImportView } from "../bindings/ImportView";
+import type { ProbeView } from "../bindings/ProbeView";
+import type { SettingsView } from "../bindings/SettingsView";
+import type { SourceInput } from "../bindings/SourceInput";
+import type { SourceSettings } from "../bindings/SourceSettings";
 import type { HeraldEvent } from "./events";
 
 export type { HeraldEvent } from "./events";
@@ -38,6 +44,30 @@ export interface Backend {
   runHttpAction(messageId: number, index: number): Promise<void>;
   /** `start_demo`: adds the built-in demo feed as a source. */
   startDemo(): Promise<void>;
+  /** `get_source {id}`: a stored source for the edit form; secrets withheld. */
+  getSource(id: number): Promise<SourceSettings>;
+  /**
+   * `save_source {source}`: adds (`id` null) or updates a source and
+   * (re)connects it; resolves to its id. A bad value rejects with
+   * `code: "invalid"` and `field` naming the input.
+   */
+  saveSource(source: SourceInput): Promise<number>;
+  /** `test_source {source}`: connects once with the form's values and listens briefly; stores nothing. */
+  testSource(source: SourceInput): Promise<ProbeView>;
+  /** `set_source_enabled {id, enabled}` */
+  setSourceEnabled(id: number, enabled: boolean): Promise<void>;
+  /** `remove_source {id, deleteMessages}`: resolves to how many messages were deleted. */
+  removeSource(id: number, deleteMessages: boolean): Promise<number>;
+  /** `get_settings` */
+  getSettings(): Promise<SettingsView>;
+  /** `set_retention {maxAgeDays, maxPerSource}`: null for no limit; prunes at once. */
+  setRetention(maxAgeDays: number | null, maxPerSource: number | null): Promise<void>;
+  /** `set_autostart {enabled}`: start Herald at login. */
+  setAutostart(enabled: boolean): Promise<void>;
+  /** `export_messages`: writes every message as JSON Lines into `export_dir`. */
+  exportMessages(): Promise<ExportView>;
+  /** `import_messages {contents}`: a Herald export's text; duplicates are skipped. */
+  importMessages(contents: string): Promise<ImportView>;
   /** Subscribes to `herald://event`; resolves to the unsubscribe function. */
   onEvent(handler: (event: HeraldEvent) => void): Promise<() => void>;
 }
@@ -45,11 +75,14 @@ export interface Backend {
 /** A failed command, as `{ code, message }` from Rust's `UiError`. */
 export class BackendError extends Error implements UiError {
   readonly code: string;
+  /** For a form: the input the message is about. */
+  readonly field: string | null;
 
-  constructor(code: string, message: string) {
+  constructor(code: string, message: string, field: string | null = null) {
     super(message);
     this.name = "BackendError";
     this.code = code;
+    this.field = field;
   }
 
   /**
@@ -60,7 +93,7 @@ export class BackendError extends Error implements UiError {
    */
   static from(reason: unknown): BackendError {
     if (reason instanceof BackendError) return reason;
-    if (isUiError(reason)) return new BackendError(reason.code, reason.message);
+    if (isUiError(reason)) return new BackendError(reason.code, reason.message, reason.field ?? null);
     if (typeof reason === "string") return new BackendError("ipc", reason);
     if (reason instanceof Error) return new BackendError("ipc", reason.message);
     return new BackendError("unknown", "");

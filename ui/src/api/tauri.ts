@@ -5,6 +5,11 @@ import type { ListQuery } from "../bindings/ListQuery";
 import type { MessageDetail } from "../bindings/MessageDetail";
 import type { MessagePage } from "../bindings/MessagePage";
 import type { SourceView } from "../bindings/SourceView";
+import type { ExportView } from "../bindings/ExportView";
+import type { ImportView } from "../bindings/ImportView";
+import type { ProbeView } from "../bindings/ProbeView";
+import type { SettingsView } from "../bindings/SettingsView";
+import type { SourceSettings } from "../bindings/SourceSettings";
 import { BackendError, type Backend } from "./backend";
 import { EVENT_NAME, parseEvent, type HeraldEvent } from "./events";
 
@@ -32,6 +37,17 @@ export function tauriBackend(): Backend {
     openLink: (url) => call<void>("open_link", { url }),
     runHttpAction: (messageId, index) => call<void>("run_http_action", { messageId, index }),
     startDemo: () => call<void>("start_demo"),
+    getSource: (id) => call<SourceSettings>("get_source", { id }),
+    saveSource: (source) => call<number>("save_source", { source }),
+    testSource: (source) => call<ProbeView>("test_source", { source }),
+    setSourceEnabled: (id, enabled) => call<void>("set_source_enabled", { id, enabled }),
+    removeSource: (id, deleteMessages) => call<number>("remove_source", { id, deleteMessages }),
+    getSettings: () => call<SettingsView>("get_settings"),
+    setRetention: (maxAgeDays, maxPerSource) =>
+      call<void>("set_retention", { maxAgeDays, maxPerSource }),
+    setAutostart: (enabled) => call<void>("set_autostart", { enabled }),
+    exportMessages: () => call<ExportView>("export_messages"),
+    importMessages: (contents) => call<ImportView>("import_messages", { contents }),
     async onEvent(handler: (event: HeraldEvent) => void) {
       const unlisten = await listen<unknown>(EVENT_NAME, (event) => {
         const parsed = parseEvent(event.payload);

@@ -4,4 +4,8 @@
  * An error as the UI receives it: a stable code to branch on and a
  * message to show. Never a stack trace, never raw JSON.
  */
-export type UiError = { code: string, message: string, };
+export type UiError = { code: string, message: string, 
+/**
+ * For a form: the field the message is about (`name`, `url`, …).
+ */
+field: string | null, };

@@ -110,9 +110,24 @@ pub struct ImportReport {
 /// its line number; everything before it is kept.
 pub fn import_jsonl(store: &Store, path: &Path, now: i64) -> Result<ImportReport> {
     let file = std::fs::File::open(path)?;
+    import_from(
+        store,
+        BufReader::new(file),
+        &path.display().to_string(),
+        now,
+    )
+}
+
+/// Reads an export from any reader; `origin` names it in errors.
+pub fn import_from(
+    store: &Store,
+    reader: impl BufRead,
+    origin: &str,
+    now: i64,
+) -> Result<ImportReport> {
     let mut report = ImportReport::default();
     let mut chunk: Vec<Line> = Vec::with_capacity(1000);
-    for (index, text) in BufReader::new(file).lines().enumerate() {
+    for (index, text) in reader.lines().enumerate() {
         let text = text?;
         if text.trim().is_empty() {
             continue;
@@ -125,7 +140,7 @@ pub fn import_jsonl(store: &Store, path: &Path, now: i64) -> Result<ImportReport
                 return Err(StoreError::Invalid(format!(
                     "line {} of {} is not a herald export line: {error}",
                     index + 1,
-                    path.display()
+                    origin
                 )));
             }
         };

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags, Transaction};
 
-pub use export::{export_jsonl, import_jsonl, ImportReport};
+pub use export::{export_jsonl, import_from, import_jsonl, ImportReport};
 pub use queries::*;
 pub use writer::{
     BatchLimits, FrameCounters, IngestBatch, IngestReport, Inserter, StateRecord, StoredMessage,

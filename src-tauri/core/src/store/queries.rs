@@ -170,6 +170,27 @@ pub fn update_source(
     Ok(())
 }
 
+/// Renames a source; names are unique among sources not removed.
+pub fn rename_source(
+    transaction: &Transaction<'_>,
+    id: SourceId,
+    name: &str,
+    now: i64,
+) -> Result<()> {
+    if let Some(other) = find_source_by_name(transaction, name)? {
+        if other.id != id {
+            return Err(StoreError::Invalid(format!(
+                "a source named {name:?} already exists; pick another name"
+            )));
+        }
+    }
+    let changed = transaction.execute(
+        "UPDATE sources SET name = ?2, updated_at = ?3 WHERE id = ?1 AND removed_at IS NULL",
+        params![id.0, name, now],
+    )?;
+    require_source(changed, id)
+}
+
 pub fn set_source_enabled(
     transaction: &Transaction<'_>,
     id: SourceId,
