@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "open_link",
     "run_http_action",
     "start_demo",
+    "window_ready",
     "get_source",
     "save_source",
     "test_source",

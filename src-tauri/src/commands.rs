@@ -22,17 +22,23 @@ use crate::cli::{
 use crate::output;
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
     output::init_local_offset();
     let data_dir = data_dir(cli.data_dir)?;
     let window = match &cli.command {
-        None => Some(WindowOptions::default()),
+        None => Some(WindowOptions {
+            started,
+            ..WindowOptions::default()
+        }),
         Some(Command::Run(args)) if !args.headless => Some(WindowOptions {
             exit_after: args.exit_after.map(Duration::from_secs),
+            started,
             ..WindowOptions::default()
         }),
         Some(Command::Demo(args)) if !args.headless => Some(WindowOptions {
             demo: true,
             exit_after: args.exit_after.map(Duration::from_secs),
+            started,
         }),
         Some(_) => None,
     };

@@ -77,7 +77,7 @@ pub fn load(store: &Store, id: SourceId, kept_in: SecretStore) -> Result<Credent
                 .ok_or_else(|| StoreError::Invalid("the os keyring is not available".into()))?;
             Some(entry.get_password().map_err(|error| {
                 StoreError::Invalid(format!(
-                    "cannot read source {id}'s credentials from the os keyring ({error}); unlock the keyring or set them again with `herald source edit`"
+                    "cannot read source {id}'s credentials from the os keyring ({error}); unlock the keyring, or set them again in the window (Sources, Edit)"
                 ))
             })?)
         }

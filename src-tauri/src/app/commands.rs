@@ -216,6 +216,12 @@ pub async fn run_http_action(
     Ok(response.status)
 }
 
+/// The UI has painted its first screen: show the window.
+#[tauri::command]
+pub fn window_ready(app: AppHandle) {
+    super::show_main_window(&app, "painted");
+}
+
 /// Starts the loopback demo feed and subscribes to it (first-run screen).
 #[tauri::command]
 pub async fn start_demo(state: State<'_, AppState>) -> Result<i64> {

@@ -10,7 +10,8 @@ mod error;
 mod events;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use herald_core::demo::DemoFeed;
@@ -27,6 +28,33 @@ pub struct AppState {
     /// The loopback demo feed, once the user starts it from the first-run screen.
     pub demo: tokio::sync::Mutex<Option<DemoFeed>>,
     pub data_dir: PathBuf,
+    /// When `herald` started, for the "inbox painted" log line.
+    pub started: Instant,
+    /// The window starts hidden and is shown once the UI has painted the
+    /// inbox (no blank white frame), or after `SHOW_ANYWAY` regardless.
+    pub shown: AtomicBool,
+}
+
+/// Shows the window even if the UI never reports that it painted.
+const SHOW_ANYWAY: Duration = Duration::from_secs(3);
+
+/// Shows and focuses the main window once; logs how long launch took.
+pub fn show_main_window(app: &tauri::AppHandle, reason: &str) {
+    let Some(state) = app.try_state::<AppState>() else {
+        return;
+    };
+    if state.shown.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+    tracing::info!(
+        target: "herald::launch",
+        "window shown ({reason}) {} ms after launch",
+        state.started.elapsed().as_millis()
+    );
 }
 
 impl AppState {
@@ -36,12 +64,24 @@ impl AppState {
 }
 
 /// How the window was asked to start.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WindowOptions {
     /// Start the loopback demo feed and subscribe to it (`herald demo`).
     pub demo: bool,
     /// Quit after this long (benchmarks and smoke tests).
     pub exit_after: Option<Duration>,
+    /// When the process started, as near as the caller knows.
+    pub started: Instant,
+}
+
+impl Default for WindowOptions {
+    fn default() -> Self {
+        WindowOptions {
+            demo: false,
+            exit_after: None,
+            started: Instant::now(),
+        }
+    }
 }
 
 /// A clear error instead of GTK's when there is no display to open a window on.
@@ -75,7 +115,15 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
                 }
             },
         ))
-        .plugin(tauri_plugin_window_state::Builder::default().build())
+        // Everything but visibility: the window shows itself once painted.
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(
+                    tauri_plugin_window_state::StateFlags::all()
+                        - tauri_plugin_window_state::StateFlags::VISIBLE,
+                )
+                .build(),
+        )
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
@@ -89,6 +137,13 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
                 engine,
                 demo: tokio::sync::Mutex::new(None),
                 data_dir,
+                started: options.started,
+                shown: AtomicBool::new(false),
+            });
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                tokio::time::sleep(SHOW_ANYWAY).await;
+                show_main_window(&handle, "timeout: the ui did not report");
             });
             if options.demo {
                 let state = app.state::<AppState>();
@@ -117,6 +172,7 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
             commands::open_link,
             commands::run_http_action,
             commands::start_demo,
+            commands::window_ready,
             admin::get_source,
             admin::save_source,
             admin::test_source,
