@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { tick } from "svelte";
 import { describe, expect, it } from "vitest";
 import { MockBackend } from "./api/mock";
@@ -85,14 +85,126 @@ describe("App keyboard shortcuts", () => {
   });
 });
 
+describe("App inbox filters", () => {
+  const priorities = () => [...document.querySelectorAll(".row .priority")].map((badge) => Number(badge.textContent?.trim().slice(1)));
+
+  it("filters by minimum priority and shows the filter as a chip to clear", async () => {
+    await setup();
+    await fireEvent.change(screen.getByTestId("filter-priority"), { target: { value: "4" } });
+    await waitFor(() => expect(priorities().length).toBeGreaterThan(0));
+    expect(priorities().every((level) => level >= 4)).toBe(true);
+    const chip = screen.getByTestId("filter-chip-priority");
+    expect(chip.textContent).toContain("Priority ≥ 4");
+    // Shortcuts still work on a filtered list.
+    const first = cursorId();
+    await key("j");
+    expect(cursorId()).toBeLessThan(first);
+
+    await fireEvent.click(screen.getByTestId("filter-clear-priority"));
+    await waitFor(() => expect(screen.queryByTestId("filter-active")).toBeNull());
+    expect((screen.getByTestId("filter-priority") as HTMLSelectElement).value).toBe("");
+    await waitFor(() => expect(priorities().some((level) => level < 4)).toBe(true));
+  });
+
+  it("filters by a tag chip in the open message, and clears every filter at once", async () => {
+    const mock = await setup();
+    const tagged = [...mock.messages].reverse().find((message) => message.tags.includes("warning") && message.archivedAt === null)!;
+    await fireEvent.click(document.querySelector(`.row[data-id="${tagged.id}"]`) ?? document.querySelector(".row")!);
+    const detail = await screen.findByRole("region", { name: "Message" });
+    const chipButton = await within(detail).findAllByTestId("detail-tag");
+    const name = chipButton[0]!.dataset.tag!;
+    await fireEvent.click(chipButton[0]!);
+    await waitFor(() => expect(screen.getByTestId("filter-chip-tag").textContent).toContain(`Tag: ${name}`));
+    expect((screen.getByTestId("filter-tag") as HTMLInputElement).value).toBe(name);
+    await waitFor(() => expect(mock.queries.at(-1)?.tag).toBe(name));
+    expect(within(detail).getAllByTestId("detail-tag")[0]!.getAttribute("aria-pressed")).toBe("true");
+
+    await fireEvent.change(screen.getByTestId("filter-priority"), { target: { value: "5" } });
+    await fireEvent.click(screen.getByTestId("filter-clear-all"));
+    await waitFor(() => expect(mock.queries.at(-1)).toMatchObject({ tag: null, min_priority: null }));
+    expect((screen.getByTestId("filter-tag") as HTMLInputElement).value).toBe("");
+  });
+
+  it("applies a typed tag on Enter, never mid-composition, and offers to clear an empty result", async () => {
+    const mock = await setup();
+    const box = screen.getByTestId("filter-tag") as HTMLInputElement;
+    await fireEvent.compositionStart(box);
+    await fireEvent.input(box, { target: { value: "库" } });
+    await fireEvent.keyDown(box, { key: "Enter", isComposing: true });
+    expect(mock.queries.at(-1)?.tag).toBeNull();
+    await fireEvent.compositionEnd(box, { target: { value: "库存" } });
+    await fireEvent.keyDown(box, { key: "Enter" });
+    await waitFor(() => expect(mock.queries.at(-1)?.tag).toBe("库存"));
+
+    await fireEvent.input(box, { target: { value: "no-such-tag" } });
+    await fireEvent.keyDown(box, { key: "Enter" });
+    await waitFor(() => expect(screen.getByText("No messages match the filters")).toBeTruthy());
+    await fireEvent.click(screen.getByTestId("list-clear-filters"));
+    await waitFor(() => expect(document.querySelectorAll(".row").length).toBeGreaterThan(0));
+    expect(box.value).toBe("");
+  });
+});
+
+describe("App screens", () => {
+  it("opens the sources and settings screens from the sidebar, without inbox shortcuts there", async () => {
+    const mock = await setup();
+    await fireEvent.click(screen.getByTestId("nav-manage-sources"));
+    expect(await screen.findByTestId("sources-admin")).toBeTruthy();
+    expect(screen.getByTestId("nav-manage-sources").getAttribute("aria-current")).toBe("page");
+    const starred = mock.messages.map((message) => message.starred);
+    await key("s");
+    await key("?", { shiftKey: true });
+    expect(screen.queryByRole("dialog")).toBeNull();
+    expect(mock.messages.map((message) => message.starred)).toEqual(starred);
+
+    await fireEvent.click(screen.getByTestId("add-source"));
+    expect(await screen.findByTestId("source-form")).toBeTruthy();
+    // The sidebar entry leads back to the list.
+    await fireEvent.click(screen.getByTestId("nav-manage-sources"));
+    expect(await screen.findByTestId("sources-admin")).toBeTruthy();
+
+    await fireEvent.click(screen.getByTestId("nav-settings"));
+    expect(await screen.findByTestId("settings-view")).toBeTruthy();
+
+    await fireEvent.click(screen.getByRole("button", { name: /^Inbox/ }));
+    await waitFor(() => expect(document.querySelectorAll(".row").length).toBeGreaterThan(0));
+  });
+});
+
 describe("App first run", () => {
+  it("opens the add-source form from the welcome screen", async () => {
+    const mock = await setup({ sources: false });
+    await fireEvent.click(await screen.findByTestId("first-run-add-source"));
+    expect((await screen.findByTestId("source-form")).textContent).toContain("Add a source");
+    await fireEvent.input(screen.getByTestId("source-field-name"), { target: { value: "Alerts" } });
+    await fireEvent.input(screen.getByTestId("source-field-url"), { target: { value: "https://ntfy.example.com/alerts" } });
+    await fireEvent.click(screen.getByTestId("source-save"));
+    await waitFor(() => expect(screen.getAllByTestId("source-row").map((row) => row.dataset.sourceName)).toEqual(["Alerts"]));
+    expect(mock.sources).toHaveLength(1);
+    expect(screen.getByRole("status").textContent).toBe("Added “Alerts”");
+  });
+
   it("offers the demo feed when there are no sources, and starts it", async () => {
     const mock = await setup({ sources: false });
     const start = await screen.findByRole("button", { name: "Start the demo feed" });
-    await fireEvent.click(screen.getByRole("button", { name: "Add a source" }));
-    expect(screen.getByText(/admin screen/)).toBeTruthy();
     await fireEvent.click(start);
     await waitFor(() => expect(document.querySelectorAll(".row").length).toBeGreaterThan(0));
     expect(mock.sources.length).toBeGreaterThan(0);
+  });
+});
+
+describe("App first paint", () => {
+  it("reports ready once, after the first page of rows is in the DOM", async () => {
+    const mock = new MockBackend({ count: 50, now: () => NOW });
+    const rowsWhenReady: number[] = [];
+    render(App, {
+      backend: mock,
+      theme: new ThemeStore("light"),
+      onready: () => rowsWhenReady.push(document.querySelectorAll(".row").length),
+    });
+    await waitFor(() => expect(rowsWhenReady.length).toBe(1));
+    expect(rowsWhenReady[0]).toBeGreaterThan(0);
+    await tick();
+    expect(rowsWhenReady.length).toBe(1);
   });
 });

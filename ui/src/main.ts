@@ -22,4 +22,12 @@ if (!target) throw new Error("index.html has no #app element");
 const theme = new ThemeStore();
 devOverrides(theme);
 const backend = await chooseBackend();
-mount(App, { target, props: { backend, theme } });
+// The window starts hidden so it never flashes an empty frame; it shows
+// itself once the first screen's data is in the DOM. A timer, not an
+// animation frame: a hidden webview may never run animation frames.
+function onready(): void {
+  setTimeout(() => {
+    backend.windowReady().catch((reason: unknown) => console.error("window_ready failed", reason));
+  }, 0);
+}
+mount(App, { target, props: { backend, theme, onready } });

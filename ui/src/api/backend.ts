@@ -68,6 +68,8 @@ export interface Backend {
   exportMessages(): Promise<ExportView>;
   /** `import_messages {contents}`: a Herald export's text; duplicates are skipped. */
   importMessages(contents: string): Promise<ImportView>;
+  /** `window_ready`: the first screen is painted; the window shows itself (it starts hidden). */
+  windowReady(): Promise<void>;
   /** Subscribes to `herald://event`; resolves to the unsubscribe function. */
   onEvent(handler: (event: HeraldEvent) => void): Promise<() => void>;
 }

@@ -5,10 +5,15 @@
  */
 import type { ActionView } from "../bindings/ActionView";
 import type { AttachmentView } from "../bindings/AttachmentView";
+import type { FieldMapInput } from "../bindings/FieldMapInput";
+import type { ProtocolView } from "../bindings/ProtocolView";
+import { DEFAULT_MAP, DEFAULT_MAX_FRAME_BYTES, DEFAULT_READ_TIMEOUT_SECS } from "../lib/source-rules";
 
 export type MockMessage = {
   id: number;
   sourceId: number;
+  /** The sender's id, unique per source: what imports dedup on. */
+  remoteId: string;
   topic: string | null;
   title: string;
   body: string;
@@ -26,16 +31,35 @@ export type MockMessage = {
   attachment: AttachmentView | null;
 };
 
+/** Stored credentials: never sent to the UI, only compared by the mock's "server". */
+export type MockCredentials = { token?: string; username?: string; password?: string };
+
 export type MockSource = {
   id: number;
   name: string;
-  protocol: "ntfy" | "gotify" | "json";
+  protocol: ProtocolView;
   enabled: boolean;
   state: string;
   retryAt: number | null;
   lastError: string | null;
   framesRejected: number;
   framesMalformed: number;
+  /** Normalised, as Rust stores it (`wss://…/topic/ws`, `…/stream`). */
+  url: string;
+  authInQuery: boolean;
+  headers: [string, string][];
+  map: FieldMapInput;
+  subscribeFrame: string;
+  resumeUrl: string;
+  textFrames: boolean;
+  caFile: string;
+  readTimeoutSecs: number;
+  maxFrameBytes: number;
+  credentials: MockCredentials;
+  /** "none", "keyring" or "database", as `SourceSettings.secret_store`. */
+  secretStore: string;
+  /** Removed sources keep their row (and name) for the messages they left behind. */
+  removedAt: number | null;
 };
 
 /** The ntfy short codes the mock uses, with the emoji Rust would attach. */
@@ -70,15 +94,48 @@ export function seededRandom(seed: number): () => number {
 }
 
 export const DEMO_SOURCES: MockSource[] = [
-  source(1, "Orders", "ntfy", "connected"),
-  source(2, "仓库传感器", "json", "connected"),
-  source(3, "Risk monitor", "gotify", "retrying"),
-  source(4, "CI", "ntfy", "connected"),
-  source(5, "Home server", "gotify", "auth_failed"),
-  source(6, "Legacy broker", "json", "disabled"),
+  source(1, "Orders", "ntfy", "connected", {
+    url: "wss://ntfy.example.com/orders,inventory/ws",
+    credentials: { token: "tk_demo0rders" },
+    secretStore: "keyring",
+  }),
+  source(2, "仓库传感器", "json", "connected", {
+    url: "wss://iot.example.cn/v1/stream",
+    headers: [["X-Api-Key", "k-2f9a"]],
+    map: { id: "/event_id", title: "/summary", body: "/detail", priority: "/level", time: "/ts", tags: "/labels", url: "", group: "/site" },
+    subscribeFrame: '{"op":"subscribe","topics":["cold-room","humidity"]}',
+    resumeUrl: "wss://iot.example.cn/v1/stream?since={last_time_ms}",
+  }),
+  source(3, "Risk monitor", "gotify", "retrying", {
+    url: "wss://risk.example.com/stream",
+    credentials: { token: "C7riskclient" },
+    secretStore: "database",
+  }),
+  source(4, "CI", "ntfy", "connected", {
+    url: "wss://ntfy.sh/ci-builds/ws",
+    credentials: { username: "ci-bot", password: "demo-password" },
+    secretStore: "keyring",
+  }),
+  source(5, "Home server", "gotify", "auth_failed", {
+    url: "wss://home.example.net/gotify/stream",
+    credentials: { token: "wrong" },
+    secretStore: "keyring",
+    caFile: "/etc/ssl/certs/home-ca.pem",
+  }),
+  source(6, "Legacy broker", "json", "disabled", {
+    url: "ws://legacy.internal:8080/events",
+    textFrames: true,
+    readTimeoutSecs: 300,
+  }),
 ];
 
-function source(id: number, name: string, protocol: MockSource["protocol"], state: string): MockSource {
+function source(
+  id: number,
+  name: string,
+  protocol: MockSource["protocol"],
+  state: string,
+  config: Partial<MockSource> = {},
+): MockSource {
   return {
     id,
     name,
@@ -86,13 +143,42 @@ function source(id: number, name: string, protocol: MockSource["protocol"], stat
     enabled: state !== "disabled",
     state,
     retryAt: null,
-    lastError: state === "auth_failed" ? "401 unauthorized: check the token in the source settings" : null,
-    framesRejected: 0,
+    lastError:
+      state === "auth_failed"
+        ? "401 unauthorized: check the token in the source settings"
+        : state === "retrying"
+          ? "connection reset by peer (os error 104)"
+          : null,
+    framesRejected: state === "retrying" ? 1 : 0,
     framesMalformed: state === "retrying" ? 2 : 0,
+    url: "",
+    authInQuery: false,
+    headers: [],
+    map: { ...DEFAULT_MAP },
+    subscribeFrame: "",
+    resumeUrl: "",
+    textFrames: false,
+    caFile: "",
+    readTimeoutSecs: DEFAULT_READ_TIMEOUT_SECS,
+    maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+    credentials: {},
+    secretStore: "none",
+    removedAt: null,
+    ...config,
   };
 }
 
-type Template = (pick: Picker) => Omit<MockMessage, "id" | "sourceId" | "sentAt" | "receivedAt" | "read" | "starred" | "archivedAt" | "snoozedUntil">;
+/** A deep enough copy that a mock can change its sources without touching the demo's. */
+export function copySource(source: MockSource): MockSource {
+  return {
+    ...source,
+    headers: source.headers.map(([name, value]) => [name, value]),
+    map: { ...source.map },
+    credentials: { ...source.credentials },
+  };
+}
+
+type Template = (pick: Picker) => Omit<MockMessage, "id" | "sourceId" | "remoteId" | "sentAt" | "receivedAt" | "read" | "starred" | "archivedAt" | "snoozedUntil">;
 
 type Picker = {
   int(min: number, max: number): number;
@@ -313,6 +399,7 @@ export class MessageFactory {
     return {
       id,
       sourceId: chosen,
+      remoteId: `mock-${id}`,
       sentAt,
       receivedAt: sentAt + this.picker.int(20, 900),
       // Older messages are mostly read, starred now and then, and some archived.

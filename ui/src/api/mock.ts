@@ -3,18 +3,40 @@
  * `npm run dev` in an ordinary browser uses it instead of Tauri, so the UI can
  * be developed and looked at without the Rust side. It follows the commands'
  * contracts: newest first, keyset paging with `before`, views as the store
- * defines them, search by substring with character highlight ranges.
+ * defines them, search by substring with character highlight ranges; and
+ * for the admin screens, the source rules of `lib/source-rules.ts` with
+ * Rust's wording, write-only secrets, a probe answered from the URL
+ * (`mock-admin.ts`), retention that prunes, and JSON Lines export/import.
  */
+import type { ActionView } from "../bindings/ActionView";
+import type { AttachmentView } from "../bindings/AttachmentView";
+import type { ExportView } from "../bindings/ExportView";
 import type { Highlighted } from "../bindings/Highlighted";
+import type { ImportView } from "../bindings/ImportView";
 import type { ListQuery } from "../bindings/ListQuery";
 import type { MessageDetail } from "../bindings/MessageDetail";
 import type { MessagePage } from "../bindings/MessagePage";
 import type { MessageRow } from "../bindings/MessageRow";
+import type { ProbeView } from "../bindings/ProbeView";
+import type { SettingsView } from "../bindings/SettingsView";
+import type { SourceInput } from "../bindings/SourceInput";
+import type { SourceSettings } from "../bindings/SourceSettings";
 import type { SourceView } from "../bindings/SourceView";
 import { findCharRanges } from "../lib/highlight";
+import { checkSource, DEFAULT_MAP, normalizeSourceUrl } from "../lib/source-rules";
 import { BackendError, type Backend } from "./backend";
 import type { HeraldEvent } from "./events";
 import {
+  caFileError,
+  effectiveCredentials,
+  exportLine,
+  parseExportLine,
+  problemError,
+  simulateProbe,
+  type ExportLine,
+} from "./mock-admin";
+import {
+  copySource,
   DEMO_SOURCES,
   MessageFactory,
   TAG_EMOJI,
@@ -38,6 +60,16 @@ export type MockOptions = {
   failing?: string[];
   /** Open links with `window.open` (in a browser) as well as recording them. */
   openInBrowser?: boolean;
+  /** Starting settings; the rest take the defaults of a fresh install. */
+  settings?: Partial<SettingsView>;
+};
+
+const DEFAULT_SETTINGS: SettingsView = {
+  max_age_days: null,
+  max_per_source: null,
+  autostart: false,
+  data_dir: "/home/you/.local/share/herald",
+  export_dir: "/home/you/Downloads",
 };
 
 const PREVIEW_CHARS = 160;
@@ -53,6 +85,14 @@ export class MockBackend implements Backend {
   readonly httpActions: { messageId: number; index: number }[] = [];
   /** Every `listMessages` query, for tests of paging. */
   readonly queries: ListQuery[] = [];
+  /** Every `saveSource` and `testSource` input, for tests of the form. */
+  readonly savedInputs: SourceInput[] = [];
+  readonly testedInputs: SourceInput[] = [];
+  settings: SettingsView;
+  /** How many times the UI said its first screen is painted. */
+  windowReadyCalls = 0;
+  /** What the last `exportMessages` "wrote", so a test can import it back. */
+  lastExport: { path: string; contents: string } | null = null;
 
   private readonly factory: MessageFactory;
   private readonly now: () => number;
@@ -70,7 +110,8 @@ export class MockBackend implements Backend {
     this.openInBrowser = options.openInBrowser ?? false;
     this.factory = new MessageFactory(options.seed ?? 7);
     const withSources = options.sources ?? true;
-    this.sources = withSources ? DEMO_SOURCES.map((source) => ({ ...source })) : [];
+    this.sources = withSources ? DEMO_SOURCES.map(copySource) : [];
+    this.settings = { ...DEFAULT_SETTINGS, ...options.settings };
     if (withSources) this.generate(options.count ?? 500);
   }
 
@@ -270,7 +311,7 @@ export class MockBackend implements Backend {
         unread.set(message.sourceId, (unread.get(message.sourceId) ?? 0) + 1);
       }
     }
-    return this.sources.map((source) => ({
+    return this.liveSources().map((source) => ({
       id: source.id,
       name: source.name,
       protocol: source.protocol,
@@ -354,12 +395,341 @@ export class MockBackend implements Backend {
   async startDemo(): Promise<void> {
     await this.enter("start_demo");
     if (this.sources.length === 0) {
-      this.sources = DEMO_SOURCES.map((source) => ({ ...source }));
+      this.sources = DEMO_SOURCES.map(copySource);
       this.generate(300);
       for (const source of this.sources) this.emit({ kind: "source_status", source: source.id });
       this.emit({ kind: "messages_added", count: 300, sources: this.sources.map((source) => source.id) });
       this.emit({ kind: "counts_changed" });
     }
+  }
+
+  // --- sources: the admin screen ------------------------------------------
+
+  private liveSources(): MockSource[] {
+    return this.sources.filter((source) => source.removedAt === null);
+  }
+
+  private findSource(id: number): MockSource {
+    const source = this.liveSources().find((candidate) => candidate.id === id);
+    if (!source) throw new BackendError("not_found", `source ${id} does not exist; it may have been removed`);
+    return source;
+  }
+
+  /**
+   * Checks a form's input as `save_source` does and returns the URL it
+   * would connect to. Throws the first problem as an `invalid` error with
+   * its field.
+   */
+  private checkInput(input: SourceInput, options: { requireName: boolean }): string {
+    const existing = input.id === null ? undefined : this.findSource(input.id);
+    const problems = checkSource(input, {
+      otherNames: this.liveSources()
+        .filter((source) => source.id !== input.id)
+        .map((source) => source.name),
+      storedHeaders: existing?.headers.map(([name]) => name) ?? [],
+    }).filter((problem) => options.requireName || problem.field !== "name");
+    const first = problems[0];
+    if (first) throw problemError(first);
+    const caProblem = caFileError(input.ca_file.trim());
+    if (caProblem) throw new BackendError("invalid", caProblem, "ca_file");
+    const normalized = normalizeSourceUrl(input.protocol, input.url);
+    if ("problem" in normalized) throw problemError(normalized.problem);
+    return normalized.url;
+  }
+
+  async getSource(id: number): Promise<SourceSettings> {
+    await this.enter("get_source");
+    const source = this.findSource(id);
+    const { token, username } = source.credentials;
+    const stored = token ? "token" : username ? "basic" : "none";
+    return {
+      input: {
+        id: source.id,
+        name: source.name,
+        protocol: source.protocol,
+        url: source.url,
+        enabled: source.enabled,
+        auth_in_query: source.authInQuery,
+        // Header values are write-only, like the credentials.
+        headers: source.headers.map(([name]) => ({ name, value: null })),
+        map: { ...source.map },
+        subscribe_frame: source.subscribeFrame,
+        resume_url: source.resumeUrl,
+        text_frames: source.textFrames,
+        ca_file: source.caFile,
+        read_timeout_secs: source.readTimeoutSecs,
+        max_frame_bytes: source.maxFrameBytes,
+        credentials: { kind: "keep" },
+      },
+      stored_credentials: stored,
+      username: stored === "basic" ? (username ?? null) : null,
+      secret_store: stored === "none" ? "none" : source.secretStore,
+    };
+  }
+
+  /** Where a source ends up after (re)connecting with these settings. */
+  private connect(source: MockSource): void {
+    source.retryAt = null;
+    source.lastError = null;
+    source.framesRejected = 0;
+    source.framesMalformed = 0;
+    if (!source.enabled) {
+      source.state = "disabled";
+      return;
+    }
+    const probe = simulateProbe(this.inputOf(source), source.url, source.credentials);
+    if (probe.connected) {
+      source.state = "connected";
+    } else if (probe.auth_failed) {
+      source.state = "auth_failed";
+      source.lastError = probe.error;
+    } else {
+      source.state = "retrying";
+      source.retryAt = this.now() + 5_000;
+      source.lastError = probe.error;
+    }
+  }
+
+  private inputOf(source: MockSource): SourceInput {
+    return {
+      id: source.id,
+      name: source.name,
+      protocol: source.protocol,
+      url: source.url,
+      enabled: source.enabled,
+      auth_in_query: source.authInQuery,
+      headers: source.headers.map(([name, value]) => ({ name, value })),
+      map: source.map,
+      subscribe_frame: source.subscribeFrame,
+      resume_url: source.resumeUrl,
+      text_frames: source.textFrames,
+      ca_file: source.caFile,
+      read_timeout_secs: source.readTimeoutSecs,
+      max_frame_bytes: source.maxFrameBytes,
+      credentials: { kind: "keep" },
+    };
+  }
+
+  async saveSource(input: SourceInput): Promise<number> {
+    this.savedInputs.push(structuredClone(input));
+    await this.enter("save_source");
+    const url = this.checkInput(input, { requireName: true });
+    const existing = input.id === null ? undefined : this.findSource(input.id);
+    const credentials = effectiveCredentials(input, existing?.credentials ?? {});
+    const storedHeaders = new Map(existing?.headers ?? []);
+    const json = input.protocol === "json";
+    const source: MockSource = {
+      ...(existing ?? {
+        id: Math.max(0, ...this.sources.map((candidate) => candidate.id)) + 1,
+        state: "connecting",
+        retryAt: null,
+        lastError: null,
+        framesRejected: 0,
+        framesMalformed: 0,
+        removedAt: null,
+      }),
+      name: input.name.trim(),
+      protocol: input.protocol,
+      url,
+      enabled: input.enabled,
+      authInQuery: input.auth_in_query,
+      headers: input.headers.map((header) => [header.name.trim(), header.value ?? storedHeaders.get(header.name.trim()) ?? ""]),
+      map: json ? { ...input.map } : { ...DEFAULT_MAP },
+      subscribeFrame: json ? input.subscribe_frame : "",
+      resumeUrl: json ? input.resume_url.trim() : "",
+      textFrames: json && input.text_frames,
+      caFile: input.ca_file.trim(),
+      readTimeoutSecs: input.read_timeout_secs,
+      maxFrameBytes: input.max_frame_bytes,
+      credentials,
+      secretStore: Object.keys(credentials).length === 0 ? "none" : existing && existing.secretStore !== "none" ? existing.secretStore : "keyring",
+    };
+    this.connect(source);
+    if (existing) this.sources = this.sources.map((candidate) => (candidate.id === source.id ? source : candidate));
+    else this.sources = [...this.sources, source];
+    this.emit({ kind: "source_status", source: source.id });
+    return source.id;
+  }
+
+  async testSource(input: SourceInput): Promise<ProbeView> {
+    this.testedInputs.push(structuredClone(input));
+    await this.enter("test_source");
+    const url = this.checkInput(input, { requireName: false });
+    // A probe listens for a few seconds; a little of that shows the waiting state in a browser.
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs * 8));
+    const stored = input.id === null ? {} : this.findSource(input.id).credentials;
+    return simulateProbe(input, url, effectiveCredentials(input, stored));
+  }
+
+  async setSourceEnabled(id: number, enabled: boolean): Promise<void> {
+    await this.enter("set_source_enabled");
+    const source = this.findSource(id);
+    source.enabled = enabled;
+    this.connect(source);
+    this.sources = [...this.sources];
+    this.emit({ kind: "source_status", source: id });
+  }
+
+  async removeSource(id: number, deleteMessages: boolean): Promise<number> {
+    await this.enter("remove_source");
+    const source = this.findSource(id);
+    source.removedAt = this.now();
+    source.enabled = false;
+    source.state = "stopped";
+    source.credentials = {};
+    let deleted = 0;
+    if (deleteMessages) {
+      const before = this.messages.length;
+      this.messages = this.messages.filter((message) => message.sourceId !== id);
+      deleted = before - this.messages.length;
+    }
+    this.emit({ kind: "source_status", source: id });
+    this.emit({ kind: "counts_changed" });
+    return deleted;
+  }
+
+  // --- settings -------------------------------------------------------------
+
+  async getSettings(): Promise<SettingsView> {
+    await this.enter("get_settings");
+    return { ...this.settings };
+  }
+
+  async setRetention(maxAgeDays: number | null, maxPerSource: number | null): Promise<void> {
+    await this.enter("set_retention");
+    for (const [value, what] of [
+      [maxAgeDays, "max age in days"],
+      [maxPerSource, "messages per source"],
+    ] as const) {
+      if (value !== null && (!Number.isInteger(value) || value < 1 || value > 4_294_967_295)) {
+        throw new BackendError("invalid", `${what} must be a whole number of at least 1, or none`);
+      }
+    }
+    this.settings = { ...this.settings, max_age_days: maxAgeDays, max_per_source: maxPerSource };
+    if (this.prune() > 0) this.emit({ kind: "counts_changed" });
+  }
+
+  /** `store::prune`: too old or beyond the per-source limit, starred ones never. */
+  private prune(): number {
+    const { max_age_days: days, max_per_source: keep } = this.settings;
+    const cutoff = days === null ? null : this.now() - days * 86_400_000;
+    const rank = new Map<number, number>();
+    const doomed = new Set<number>();
+    for (let index = this.messages.length - 1; index >= 0; index -= 1) {
+      const message = this.messages[index]!;
+      const position = (rank.get(message.sourceId) ?? 0) + 1;
+      rank.set(message.sourceId, position);
+      if (message.starred) continue;
+      if ((cutoff !== null && message.receivedAt < cutoff) || (keep !== null && position > keep)) doomed.add(message.id);
+    }
+    if (doomed.size > 0) this.messages = this.messages.filter((message) => !doomed.has(message.id));
+    return doomed.size;
+  }
+
+  async setAutostart(enabled: boolean): Promise<void> {
+    await this.enter("set_autostart");
+    this.settings = { ...this.settings, autostart: enabled };
+  }
+
+  async exportMessages(): Promise<ExportView> {
+    await this.enter("export_messages");
+    const stamp = new Date(this.now()).toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+    const path = `${this.settings.export_dir}/herald-export-${stamp}.jsonl`;
+    const lines = this.messages.map((message) => {
+      const source = this.sources.find((candidate) => candidate.id === message.sourceId);
+      return JSON.stringify(exportLine(message, source ?? { name: "?", protocol: "json", url: "" }));
+    });
+    this.lastExport = { path, contents: lines.map((line) => `${line}\n`).join("") };
+    return { path, messages: lines.length };
+  }
+
+  async importMessages(contents: string): Promise<ImportView> {
+    await this.enter("import_messages");
+    const report: ImportView = { imported: 0, duplicates: 0, sources_created: [] };
+    const known = new Set(this.messages.map((message) => `${message.sourceId}\u0000${message.remoteId}`));
+    const lines = contents.split(/\r?\n/);
+    let failure: BackendError | null = null;
+    for (const [index, text] of lines.entries()) {
+      if (text.trim() === "") continue;
+      const line = parseExportLine(text);
+      if (typeof line === "string") {
+        // As in Rust: what came before the bad line stays imported.
+        failure = new BackendError("invalid", `line ${index + 1} is not a herald export line: ${line}`);
+        break;
+      }
+      const source = this.sourceForImport(line, report);
+      const key = `${source.id}\u0000${line.remote_id}`;
+      if (known.has(key)) {
+        report.duplicates += 1;
+        continue;
+      }
+      known.add(key);
+      this.messages.push(this.messageFromLine(line, source.id));
+      report.imported += 1;
+    }
+    if (report.imported > 0) {
+      this.emit({ kind: "messages_added", count: report.imported, sources: [] });
+      this.emit({ kind: "counts_changed" });
+    }
+    if (failure) throw failure;
+    return report;
+  }
+
+  private sourceForImport(line: ExportLine, report: ImportView): MockSource {
+    const existing = this.liveSources().find((source) => source.name === line.source);
+    if (existing) return existing;
+    const created = copySource({
+      ...DEMO_SOURCES[0]!,
+      id: Math.max(0, ...this.sources.map((source) => source.id)) + 1,
+      name: line.source,
+      protocol: line.source_protocol,
+      url: line.source_url,
+      enabled: false,
+      state: "disabled",
+      lastError: null,
+      credentials: {},
+      secretStore: "none",
+      headers: [],
+      map: { ...DEFAULT_MAP },
+      subscribeFrame: "",
+      resumeUrl: "",
+      textFrames: false,
+      caFile: "",
+    });
+    this.sources = [...this.sources, created];
+    report.sources_created.push(created.name);
+    this.emit({ kind: "source_status", source: created.id });
+    return created;
+  }
+
+  private messageFromLine(line: ExportLine, sourceId: number): MockMessage {
+    const id = this.nextId;
+    this.nextId += 1;
+    return {
+      id,
+      sourceId,
+      remoteId: line.remote_id,
+      topic: line.topic ?? null,
+      title: line.title,
+      body: line.body,
+      markdown: line.format === "markdown",
+      priority: line.priority,
+      tags: line.tags,
+      sentAt: line.sent_at,
+      receivedAt: line.received_at,
+      read: line.read,
+      starred: line.starred,
+      archivedAt: line.archived_at ?? null,
+      snoozedUntil: line.snoozed_until ?? null,
+      click: line.click ?? null,
+      actions: Array.isArray(line.actions) ? (line.actions as ActionView[]) : [],
+      attachment: (line.attachment as AttachmentView | null) ?? null,
+    };
+  }
+
+  async windowReady(): Promise<void> {
+    await this.enter("window_ready");
+    this.windowReadyCalls += 1;
   }
 
   async onEvent(handler: (event: HeraldEvent) => void): Promise<() => void> {

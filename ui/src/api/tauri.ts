@@ -48,6 +48,7 @@ export function tauriBackend(): Backend {
     setAutostart: (enabled) => call<void>("set_autostart", { enabled }),
     exportMessages: () => call<ExportView>("export_messages"),
     importMessages: (contents) => call<ImportView>("import_messages", { contents }),
+    windowReady: () => call<void>("window_ready"),
     async onEvent(handler: (event: HeraldEvent) => void) {
       const unlisten = await listen<unknown>(EVENT_NAME, (event) => {
         const parsed = parseEvent(event.payload);

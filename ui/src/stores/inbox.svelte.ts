@@ -1,5 +1,6 @@
 /**
- * The inbox: which messages are listed (view, source, search), the rows
+ * The inbox: which messages are listed (view, source, search, minimum
+ * priority, tag), the rows
  * loaded so far with keyset paging, the keyboard cursor, the checked rows
  * for bulk actions, the open message, and triage. Triage updates rows at
  * once and rolls back if the backend refuses.
@@ -37,6 +38,12 @@ export class InboxStore {
   view = $state<InboxView>("inbox");
   source = $state<number | null>(null);
   search = $state("");
+  /** Only messages of at least this priority (1–5); null for any. */
+  minPriority = $state<number | null>(null);
+  /** Only messages with this tag; null for any. */
+  tag = $state<string | null>(null);
+  /** Whether a priority or tag filter narrows the list. */
+  filtered = $derived(this.minPriority !== null || this.tag !== null);
 
   rows = $state.raw<MessageRow[]>([]);
   hasMore = $state(false);
@@ -79,8 +86,8 @@ export class InboxStore {
     return {
       view: this.view,
       source: this.source,
-      min_priority: null,
-      tag: null,
+      min_priority: this.minPriority,
+      tag: this.tag,
       search: search === "" ? null : search,
       before,
       limit,
@@ -98,6 +105,28 @@ export class InboxStore {
 
   setSource(source: number | null): Promise<void> {
     this.source = source;
+    return this.reload();
+  }
+
+  /** 1 and null both mean "any": every message has a priority of at least 1. */
+  setMinPriority(level: number | null): Promise<void> {
+    const next = level === null || level <= 1 ? null : Math.min(5, Math.round(level));
+    if (next === this.minPriority) return Promise.resolve();
+    this.minPriority = next;
+    return this.reload();
+  }
+
+  setTag(tag: string | null): Promise<void> {
+    const next = tag?.trim() || null;
+    if (next === this.tag) return Promise.resolve();
+    this.tag = next;
+    return this.reload();
+  }
+
+  clearFilters(): Promise<void> {
+    if (!this.filtered) return Promise.resolve();
+    this.minPriority = null;
+    this.tag = null;
     return this.reload();
   }
 

@@ -90,4 +90,33 @@ describe("InboxStore", () => {
     expect(inbox.status).toBe("error");
     expect(inbox.error?.message).toBe("the mock backend was told to fail list_messages");
   });
+
+  it("filters by minimum priority and tag, and clears the filters", async () => {
+    const { mock, inbox } = await setup(400);
+    await inbox.setMinPriority(4);
+    expect(mock.queries.at(-1)).toMatchObject({ min_priority: 4, tag: null });
+    expect(inbox.rows.length).toBeGreaterThan(0);
+    expect(inbox.rows.every((row) => row.priority >= 4)).toBe(true);
+
+    await inbox.setTag("  warning ");
+    expect(inbox.tag).toBe("warning");
+    expect(mock.queries.at(-1)).toMatchObject({ min_priority: 4, tag: "warning" });
+    expect(inbox.rows.every((row) => row.priority >= 4 && row.tags.some((tag) => tag.name === "warning"))).toBe(true);
+    expect(inbox.filtered).toBe(true);
+
+    // Paging keeps the filters.
+    await inbox.loadMore();
+    expect(mock.queries.at(-1)).toMatchObject({ min_priority: 4, tag: "warning" });
+
+    // "Any" is null, and so is 1: every message is at least 1.
+    await inbox.setMinPriority(1);
+    expect(inbox.minPriority).toBeNull();
+    const asked = mock.queries.length;
+    await inbox.setTag("warning");
+    expect(mock.queries.length, "the same tag again does not reload").toBe(asked);
+
+    await inbox.clearFilters();
+    expect(inbox.filtered).toBe(false);
+    expect(mock.queries.at(-1)).toMatchObject({ min_priority: null, tag: null });
+  });
 });

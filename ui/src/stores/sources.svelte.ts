@@ -1,4 +1,8 @@
-/** The sidebar's sources with their unread counts and live state. */
+/**
+ * The sources with their unread counts and live state, for the sidebar and
+ * the sources screen, and the screen's two quick actions: pause/resume and
+ * remove.
+ */
 import type { SourceView } from "../bindings/SourceView";
 import { BackendError, type Backend } from "../api/backend";
 
@@ -40,6 +44,38 @@ export class SourcesStore {
       this.refreshTimer = null;
       void this.load();
     }, delayMs);
+  }
+
+  /**
+   * Pauses or resumes a source. The switch moves at once; the state the
+   * engine reports follows with the reload. Throws if the backend refuses,
+   * after putting the switch back.
+   */
+  async setEnabled(id: number, enabled: boolean): Promise<void> {
+    const previous = this.list;
+    this.list = this.list.map((source) =>
+      source.id === id ? { ...source, enabled, state: enabled ? "connecting" : "disabled", retry_at: null } : source,
+    );
+    try {
+      await this.backend.setSourceEnabled(id, enabled);
+    } catch (reason) {
+      this.list = previous;
+      throw BackendError.from(reason);
+    }
+    await this.load();
+  }
+
+  /** Removes a source, and its messages when asked; resolves to how many messages went with it. */
+  async remove(id: number, deleteMessages: boolean): Promise<number> {
+    let deleted: number;
+    try {
+      deleted = await this.backend.removeSource(id, deleteMessages);
+    } catch (reason) {
+      throw BackendError.from(reason);
+    }
+    this.list = this.list.filter((source) => source.id !== id);
+    await this.load();
+    return deleted;
   }
 
   byId(id: number | null): SourceView | undefined {

@@ -1,13 +1,14 @@
 /**
- * Light, dark or the system's choice. The choice is a class on <html>
- * (`light` or `dark`); with neither, the stylesheet follows
- * `prefers-color-scheme`, which also keeps the first paint right before any
- * script has run.
+ * Light, dark or the system's choice. The theme in effect is a class on
+ * <html> (`light` or `dark`), which is the one place the stylesheet reads:
+ * for "system" this store follows `prefers-color-scheme` and keeps the class
+ * in step when the system switches.
  */
 export const THEMES = ["system", "light", "dark"] as const;
 export type Theme = (typeof THEMES)[number];
 
 const STORAGE_KEY = "herald.theme";
+const DARK_QUERY = "(prefers-color-scheme: dark)";
 
 function storedTheme(): Theme | null {
   try {
@@ -18,11 +19,28 @@ function storedTheme(): Theme | null {
   }
 }
 
+function systemQuery(): MediaQueryList | null {
+  return typeof window !== "undefined" && typeof window.matchMedia === "function" ? window.matchMedia(DARK_QUERY) : null;
+}
+
 export class ThemeStore {
   choice = $state<Theme>("system");
+  /** What the system prefers; only matters while the choice is "system". */
+  systemDark = $state(false);
+  /** The theme in effect. */
+  effective = $derived<"light" | "dark">(this.choice === "system" ? (this.systemDark ? "dark" : "light") : this.choice);
 
   constructor(initial?: Theme) {
     this.choice = initial ?? storedTheme() ?? "system";
+    const query = systemQuery();
+    if (query) {
+      this.systemDark = query.matches;
+      // The store lives as long as the page, so the listener does too.
+      query.addEventListener("change", (event) => {
+        this.systemDark = event.matches;
+        this.apply();
+      });
+    }
     this.apply();
   }
 
@@ -39,7 +57,7 @@ export class ThemeStore {
   private apply(): void {
     if (typeof document === "undefined") return;
     const root = document.documentElement;
-    root.classList.toggle("light", this.choice === "light");
-    root.classList.toggle("dark", this.choice === "dark");
+    root.classList.toggle("light", this.effective === "light");
+    root.classList.toggle("dark", this.effective === "dark");
   }
 }

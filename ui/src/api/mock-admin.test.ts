@@ -1,0 +1,196 @@
+import { describe, expect, it } from "vitest";
+import type { SourceInput } from "../bindings/SourceInput";
+import { newSourceInput } from "../lib/source-rules";
+import { BackendError } from "./backend";
+import { MockBackend } from "./mock";
+
+const NOW = Date.UTC(2026, 10, 28, 12, 0);
+
+function mock(options: ConstructorParameters<typeof MockBackend>[0] = {}) {
+  return new MockBackend({ count: 300, now: () => NOW, ...options });
+}
+
+function ntfy(changes: Partial<SourceInput> = {}): SourceInput {
+  return { ...newSourceInput("ntfy"), name: "Alerts", url: "https://ntfy.example.com/alerts", ...changes };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<BackendError> {
+  try {
+    await promise;
+  } catch (reason) {
+    if (reason instanceof BackendError) return reason;
+    throw reason;
+  }
+  throw new Error("expected the call to be refused");
+}
+
+describe("MockBackend sources", () => {
+  it("returns a source for editing with its secrets withheld", async () => {
+    const backend = mock();
+    const sensors = await backend.getSource(2);
+    expect(sensors.input.headers).toEqual([{ name: "X-Api-Key", value: null }]);
+    expect(sensors.input.credentials).toEqual({ kind: "keep" });
+    expect(sensors.input.map.title).toBe("/summary");
+    const ci = await backend.getSource(4);
+    expect(ci.stored_credentials).toBe("basic");
+    expect(ci.username).toBe("ci-bot");
+    expect(JSON.stringify(ci)).not.toContain("demo-password");
+    const orders = await backend.getSource(1);
+    expect(orders.stored_credentials).toBe("token");
+    expect(JSON.stringify(orders)).not.toContain("tk_demo0rders");
+  });
+
+  it("adds a source with a normalised URL, and lists it connected", async () => {
+    const backend = mock();
+    const id = await backend.saveSource(ntfy({ credentials: { kind: "token", token: "tk_new" } }));
+    const listed = (await backend.listSources()).find((source) => source.id === id);
+    expect(listed).toMatchObject({ name: "Alerts", protocol: "ntfy", state: "connected", enabled: true });
+    const stored = await backend.getSource(id);
+    expect(stored.input.url).toBe("wss://ntfy.example.com/alerts/ws");
+    expect(stored.stored_credentials).toBe("token");
+  });
+
+  it("refuses invalid input with the field it is about", async () => {
+    const backend = mock();
+    const cases: [Partial<SourceInput>, string][] = [
+      [{ name: "" }, "name"],
+      [{ name: "Orders" }, "name"],
+      [{ url: "ftp://x.example/a" }, "url"],
+      [{ url: "https://ntfy.example.com/" }, "url"],
+      [{ headers: [{ name: "Bad Name", value: "1" }] }, "headers"],
+      [{ subscribe_frame: "{}" }, "subscribe_frame"],
+      [{ ca_file: "relative.pem" }, "ca_file"],
+      [{ ca_file: "/etc/ssl/missing-ca.pem" }, "ca_file"],
+      [{ read_timeout_secs: 0 }, "read_timeout_secs"],
+      [{ max_frame_bytes: 10 }, "max_frame_bytes"],
+      [{ protocol: "gotify", credentials: { kind: "basic", username: "a", password: "b" } }, "credentials"],
+      [{ protocol: "json", url: "wss://f.example/x", map: { ...ntfy().map, body: "message" } }, "map"],
+      [{ protocol: "json", url: "wss://f.example/x", resume_url: "not a url {last_id}" }, "resume_url"],
+    ];
+    for (const [changes, field] of cases) {
+      const error = await rejection(backend.saveSource(ntfy(changes)));
+      expect(error.code, JSON.stringify(changes)).toBe("invalid");
+      expect(error.field, JSON.stringify(changes)).toBe(field);
+      expect(error.message.length).toBeGreaterThan(0);
+    }
+    expect((await backend.listSources()).some((source) => source.name === "Alerts")).toBe(false);
+  });
+
+  it("keeps stored secrets and header values when the form sends keep and null", async () => {
+    const backend = mock();
+    const sensors = await backend.getSource(2);
+    await backend.saveSource({ ...sensors.input, name: "Warehouse sensors" });
+    const source = backend.sources.find((candidate) => candidate.id === 2)!;
+    expect(source.headers).toEqual([["X-Api-Key", "k-2f9a"]]);
+    expect(source.name).toBe("Warehouse sensors");
+
+    const ci = await backend.getSource(4);
+    await backend.saveSource(ci.input);
+    expect(backend.sources.find((candidate) => candidate.id === 4)!.credentials).toEqual({
+      username: "ci-bot",
+      password: "demo-password",
+    });
+    await backend.saveSource({ ...ci.input, credentials: { kind: "none" } });
+    expect((await backend.getSource(4)).stored_credentials).toBe("none");
+  });
+
+  it("tests a connection without storing anything", async () => {
+    const backend = mock();
+    const ok = await backend.testSource(ntfy({ name: "" }));
+    expect(ok).toMatchObject({ connected: true, auth_failed: false, error: null });
+    expect(ok.connect_ms).toBeGreaterThan(0);
+    expect(ok.first_message).toBeTruthy();
+
+    const refused = await backend.testSource(ntfy({ credentials: { kind: "token", token: "wrong" } }));
+    expect(refused).toMatchObject({ connected: false, auth_failed: true });
+    const gotify = await backend.testSource({ ...ntfy(), protocol: "gotify", url: "https://push.example.com" });
+    expect(gotify.auth_failed).toBe(true);
+    const unknown = await backend.testSource(ntfy({ url: "https://nowhere.invalid/alerts" }));
+    expect(unknown).toMatchObject({ connected: false, auth_failed: false });
+    expect(unknown.error).toMatch(/nowhere\.invalid/);
+    // The stored token of the demo's "Home server" is the one that is refused.
+    const home = await backend.getSource(5);
+    expect((await backend.testSource(home.input)).auth_failed).toBe(true);
+
+    expect((await backend.listSources()).some((source) => source.name === "Alerts")).toBe(false);
+    expect((await rejection(backend.testSource(ntfy({ url: "nope" })))).field).toBe("url");
+  });
+
+  it("pauses and resumes a source", async () => {
+    const backend = mock();
+    const events: string[] = [];
+    await backend.onEvent((event) => events.push(event.kind));
+    await backend.setSourceEnabled(1, false);
+    expect((await backend.listSources()).find((source) => source.id === 1)).toMatchObject({ enabled: false, state: "disabled" });
+    await backend.setSourceEnabled(1, true);
+    expect((await backend.listSources()).find((source) => source.id === 1)?.state).toBe("connected");
+    expect(events).toContain("source_status");
+  });
+
+  it("removes a source, keeping or deleting its messages", async () => {
+    const backend = mock();
+    const ofSource = (id: number) => backend.messages.filter((message) => message.sourceId === id).length;
+    const kept = ofSource(1);
+    expect(await backend.removeSource(1, false)).toBe(0);
+    expect(ofSource(1)).toBe(kept);
+    expect((await backend.listSources()).some((source) => source.id === 1)).toBe(false);
+    // Its name is free again, and its messages still say where they came from.
+    const row = (await backend.listMessages({ view: "all", source: 1, min_priority: null, tag: null, search: null, before: null, limit: 1 })).rows[0];
+    expect(row?.source_name).toBe("Orders");
+    await backend.saveSource(ntfy({ name: "Orders" }));
+
+    const doomed = ofSource(4);
+    expect(doomed).toBeGreaterThan(0);
+    expect(await backend.removeSource(4, true)).toBe(doomed);
+    expect(ofSource(4)).toBe(0);
+    expect((await rejection(backend.removeSource(4, true))).code).toBe("not_found");
+  });
+});
+
+describe("MockBackend settings", () => {
+  it("keeps settings and prunes at once by age and count, never starred ones", async () => {
+    const backend = mock({ count: 400 });
+    expect(await backend.getSettings()).toMatchObject({ max_age_days: null, max_per_source: null, autostart: false });
+    const starred = backend.messages.filter((message) => message.starred).map((message) => message.id);
+    await backend.setRetention(7, null);
+    expect(backend.messages.every((message) => message.starred || message.receivedAt >= NOW - 7 * 86_400_000)).toBe(true);
+    await backend.setRetention(null, 10);
+    for (const id of [1, 2, 3, 4, 5]) {
+      expect(backend.messages.filter((message) => message.sourceId === id && !message.starred).length).toBeLessThanOrEqual(10);
+    }
+    expect(starred.every((id) => backend.messages.some((message) => message.id === id))).toBe(true);
+    expect(await backend.getSettings()).toMatchObject({ max_age_days: null, max_per_source: 10 });
+    expect((await rejection(backend.setRetention(0, null))).code).toBe("invalid");
+
+    await backend.setAutostart(true);
+    expect((await backend.getSettings()).autostart).toBe(true);
+  });
+
+  it("exports JSON Lines that import back as duplicates, and creates missing sources", async () => {
+    const backend = mock({ count: 50 });
+    const exported = await backend.exportMessages();
+    expect(exported.messages).toBe(50);
+    expect(exported.path).toMatch(/^\/home\/you\/Downloads\/herald-export-\d{8}-\d{6}\.jsonl$/);
+    const contents = backend.lastExport!.contents;
+    expect(contents.trim().split("\n")).toHaveLength(50);
+
+    expect(await backend.importMessages(contents)).toEqual({ imported: 0, duplicates: 50, sources_created: [] });
+
+    const fresh = mock({ sources: false, count: 0 });
+    const report = await fresh.importMessages(contents);
+    expect(report.imported).toBe(50);
+    expect(report.sources_created.length).toBeGreaterThan(0);
+    expect((await fresh.listSources()).every((source) => !source.enabled)).toBe(true);
+  });
+
+  it("stops at a bad line, keeping what came before it", async () => {
+    const backend = mock({ count: 3 });
+    await backend.exportMessages();
+    const [first] = backend.lastExport!.contents.split("\n");
+    const line = { ...JSON.parse(first!), remote_id: "imported-1" };
+    const error = await rejection(backend.importMessages(`${JSON.stringify(line)}\n{"source":"x"}\n`));
+    expect(error.code).toBe("invalid");
+    expect(error.message).toMatch(/^line 2 is not a herald export line: missing field/);
+    expect(backend.messages.some((message) => message.remoteId === "imported-1")).toBe(true);
+  });
+});

@@ -1,0 +1,252 @@
+import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { describe, expect, it, vi } from "vitest";
+import { BackendError } from "../api/backend";
+import { MockBackend } from "../api/mock";
+import { SourcesStore } from "../stores/sources.svelte";
+import SourceForm from "./SourceForm.svelte";
+
+const NOW = Date.UTC(2026, 10, 28, 12, 0);
+
+async function setup(sourceId: number | null) {
+  const mock = new MockBackend({ count: 30, now: () => NOW });
+  const sources = new SourcesStore(mock);
+  await sources.load();
+  const onsaved = vi.fn();
+  const onclose = vi.fn();
+  render(SourceForm, { backend: mock, sources, sourceId, onsaved, onclose });
+  await screen.findByTestId("source-field-name");
+  return { mock, onsaved, onclose };
+}
+
+const byTestId = <T extends HTMLElement = HTMLInputElement>(id: string) => screen.getByTestId(id) as T;
+const field = (name: string) => byTestId(`source-field-${name}`);
+const type = (name: string, value: string) => fireEvent.input(field(name), { target: { value } });
+const choose = (name: string, value: string) => fireEvent.change(byTestId<HTMLSelectElement>(`source-field-${name}`), { target: { value } });
+const save = () => fireEvent.click(byTestId("source-save"));
+
+describe("SourceForm: adding", () => {
+  it("shows what is missing next to each field and sends nothing", async () => {
+    const { mock, onsaved } = await setup(null);
+    await save();
+    expect(byTestId("source-error-name").textContent).toBe("Enter a name");
+    expect(byTestId("source-error-url").textContent).toBe("Enter the URL");
+    expect(byTestId("source-form-error").textContent).toBe("Some fields need attention.");
+    expect(field("name").getAttribute("aria-invalid")).toBe("true");
+    expect(field("name").getAttribute("aria-describedby")).toContain("-error");
+    await waitFor(() => expect(document.activeElement).toBe(field("name")));
+    expect(mock.savedInputs).toEqual([]);
+    expect(onsaved).not.toHaveBeenCalled();
+
+    // Typing into a field clears its error.
+    await type("name", "Alerts");
+    expect(screen.queryByTestId("source-error-name")).toBeNull();
+  });
+
+  it("checks the URL for the protocol and the name for uniqueness", async () => {
+    await setup(null);
+    await type("name", "Orders");
+    await type("url", "https://ntfy.sh/");
+    await save();
+    expect(byTestId("source-error-name").textContent).toBe("Another source is already called “Orders”");
+    expect(byTestId("source-error-url").textContent).toBe("Add the topic to the URL, e.g. https://ntfy.sh/alerts");
+    await type("url", "ftp://ntfy.sh/alerts");
+    await save();
+    expect(byTestId("source-error-url").textContent).toBe("Use ws://, wss://, http:// or https://, not ftp://");
+  });
+
+  it("adds an ntfy source with a token", async () => {
+    const { mock, onsaved } = await setup(null);
+    await type("name", "  Alerts ");
+    await type("url", "https://ntfy.example.com/alerts");
+    await choose("credentials", "token");
+    await type("token", "tk_abc");
+    await fireEvent.click(field("auth_in_query"));
+    await save();
+    await waitFor(() => expect(onsaved).toHaveBeenCalledWith({ id: expect.any(Number), name: "Alerts", added: true }));
+    expect(mock.savedInputs[0]).toMatchObject({
+      id: null,
+      name: "Alerts",
+      protocol: "ntfy",
+      url: "https://ntfy.example.com/alerts",
+      auth_in_query: true,
+      credentials: { kind: "token", token: "tk_abc" },
+      subscribe_frame: "",
+      text_frames: false,
+      read_timeout_secs: 90,
+      max_frame_bytes: 1024 * 1024,
+    });
+  });
+
+  it("pre-fills the JSON mapping with the defaults and checks the pointers", async () => {
+    const { mock } = await setup(null);
+    await choose("protocol", "json");
+    const pointers = ["id", "title", "body", "priority", "time", "tags", "url", "group"].map((name) => field(`map-${name}`).value);
+    expect(pointers).toEqual(["/id", "/title", "/message", "/priority", "/time", "/tags", "/url", "/group"]);
+    await type("name", "Feed");
+    await type("url", "wss://feed.example.com/v1");
+    await type("map-title", "subject");
+    await save();
+    expect(byTestId("source-error-map").textContent).toBe("Title: a JSON Pointer starts with / (e.g. /data/title)");
+    expect(field("map-title").getAttribute("aria-invalid")).toBe("true");
+    expect(field("map-body").getAttribute("aria-invalid")).toBe("false");
+    await type("map-title", "/subject");
+    await type("map-url", "");
+    await fireEvent.input(byTestId<HTMLTextAreaElement>("source-field-subscribe_frame"), { target: { value: '{"op":"subscribe"}' } });
+    await save();
+    await waitFor(() => expect(mock.savedInputs).toHaveLength(1));
+    expect(mock.savedInputs[0]!.map).toMatchObject({ title: "/subject", url: "", body: "/message" });
+    expect(mock.savedInputs[0]!.subscribe_frame).toBe('{"op":"subscribe"}');
+  });
+
+  it("offers username and password for ntfy only", async () => {
+    await setup(null);
+    const kinds = () => [...byTestId<HTMLSelectElement>("source-field-credentials").options].map((option) => option.value);
+    expect(kinds()).toEqual(["none", "token", "basic"]);
+    await choose("credentials", "basic");
+    await choose("protocol", "gotify");
+    expect(kinds()).toEqual(["none", "token"]);
+    expect(byTestId<HTMLSelectElement>("source-field-credentials").value).toBe("token");
+    expect(screen.getByLabelText("Client token")).toBeTruthy();
+  });
+});
+
+describe("SourceForm: editing keeps secrets write-only", () => {
+  it("sends keep and null header values when secrets are left alone", async () => {
+    const { mock, onsaved } = await setup(2);
+    expect(field("name").value).toBe("仓库传感器");
+    expect(field("header-value").value).toBe("");
+    expect(field("header-value").placeholder).toBe("stored — leave empty to keep");
+    await save();
+    await waitFor(() => expect(onsaved).toHaveBeenCalledWith({ id: 2, name: "仓库传感器", added: false }));
+    expect(mock.savedInputs[0]).toMatchObject({
+      id: 2,
+      credentials: { kind: "keep" },
+      headers: [{ name: "X-Api-Key", value: null }],
+      map: { title: "/summary" },
+    });
+    expect(mock.sources.find((source) => source.id === 2)!.headers).toEqual([["X-Api-Key", "k-2f9a"]]);
+  });
+
+  it("keeps a stored token unless a new one is typed", async () => {
+    const { mock } = await setup(1);
+    expect(field("token").value).toBe("");
+    expect(field("token").placeholder).toBe("stored — leave empty to keep");
+    expect(screen.getByText(/A token is stored in the system keyring/)).toBeTruthy();
+    await save();
+    await waitFor(() => expect(mock.savedInputs).toHaveLength(1));
+    expect(mock.savedInputs[0]!.credentials).toEqual({ kind: "keep" });
+
+    await type("token", "tk_rotated");
+    await save();
+    await waitFor(() => expect(mock.savedInputs).toHaveLength(2));
+    expect(mock.savedInputs[1]!.credentials).toEqual({ kind: "token", token: "tk_rotated" });
+  });
+
+  it("removes stored credentials only when asked, and can take that back", async () => {
+    const { mock } = await setup(1);
+    await fireEvent.click(byTestId("source-remove-credentials"));
+    expect(byTestId("source-credentials-removed").textContent).toContain("will be deleted when you save");
+    await fireEvent.click(byTestId("source-undo-remove-credentials"));
+    expect(byTestId<HTMLSelectElement>("source-field-credentials").value).toBe("token");
+    await fireEvent.click(byTestId("source-remove-credentials"));
+    await save();
+    await waitFor(() => expect(mock.savedInputs).toHaveLength(1));
+    expect(mock.savedInputs[0]!.credentials).toEqual({ kind: "none" });
+  });
+
+  it("wants the password again when the username changes", async () => {
+    const { mock } = await setup(4);
+    expect(field("username").value).toBe("ci-bot");
+    expect(field("password").placeholder).toBe("stored — leave empty to keep");
+    await type("username", "ci-bot-2");
+    await save();
+    expect(byTestId("source-error-credentials").textContent).toBe("Enter both the username and the password");
+    expect(mock.savedInputs).toEqual([]);
+    await type("password", "s3cret");
+    await save();
+    await waitFor(() => expect(mock.savedInputs).toHaveLength(1));
+    expect(mock.savedInputs[0]!.credentials).toEqual({ kind: "basic", username: "ci-bot-2", password: "s3cret" });
+  });
+
+  it("needs a value for a renamed or new header", async () => {
+    const { mock } = await setup(2);
+    await type("header-name", "X-Renamed");
+    await save();
+    expect(byTestId("source-error-headers").textContent).toBe("Enter a value for X-Renamed");
+    await fireEvent.click(byTestId("source-add-header"));
+    expect(screen.getAllByTestId("source-header-row")).toHaveLength(2);
+    await fireEvent.click(screen.getAllByTestId("source-remove-header")[0]!);
+    // A blank new row is ignored.
+    await save();
+    await waitFor(() => expect(mock.savedInputs).toHaveLength(1));
+    expect(mock.savedInputs[0]!.headers).toEqual([]);
+  });
+});
+
+describe("SourceForm: the backend's answers", () => {
+  it("puts a field error from the backend next to its field and opens Advanced for it", async () => {
+    const { mock, onsaved } = await setup(null);
+    await type("name", "Alerts");
+    await type("url", "https://ntfy.example.com/alerts");
+    const advanced = byTestId<HTMLDetailsElement>("source-advanced").closest("details")!;
+    expect(advanced.open).toBe(false);
+    await type("ca_file", "/etc/ssl/missing-ca.pem");
+    await save();
+    await waitFor(() => expect(screen.getByTestId("source-error-ca_file").textContent).toMatch(/cannot read ca file/));
+    expect(advanced.open).toBe(true);
+    expect(field("ca_file").getAttribute("aria-invalid")).toBe("true");
+    expect(onsaved).not.toHaveBeenCalled();
+    expect(mock.savedInputs).toHaveLength(1);
+  });
+
+  it("shows an error without a field above the buttons", async () => {
+    const { mock } = await setup(null);
+    vi.spyOn(mock, "saveSource").mockRejectedValueOnce({ code: "storage", message: "database is locked", field: null });
+    await type("name", "Alerts");
+    await type("url", "https://ntfy.example.com/alerts");
+    await save();
+    await waitFor(() => expect(byTestId("source-form-error").textContent).toBe("database is locked"));
+  });
+
+  it("places a server error on any named field", async () => {
+    const { mock } = await setup(null);
+    vi.spyOn(mock, "saveSource").mockRejectedValueOnce(new BackendError("invalid", "url host is not allowed", "url"));
+    await type("name", "Alerts");
+    await type("url", "https://ntfy.example.com/alerts");
+    await save();
+    await waitFor(() => expect(byTestId("source-error-url").textContent).toBe("url host is not allowed"));
+  });
+
+  it("tests the connection and says what it found", async () => {
+    const { mock } = await setup(null);
+    await type("url", "https://ntfy.example.com/alerts");
+    // A test needs no name.
+    await fireEvent.click(byTestId("source-test"));
+    const result = byTestId<HTMLElement>("source-probe-result");
+    await waitFor(() => expect(result.dataset.state).toBe("connected"));
+    expect(result.textContent).toMatch(/Connected in \d+ ms/);
+    expect(result.textContent).toContain("First message");
+    expect(mock.savedInputs).toEqual([]);
+
+    await choose("credentials", "token");
+    await type("token", "wrong");
+    await fireEvent.click(byTestId("source-test"));
+    await waitFor(() => expect(result.dataset.state).toBe("auth_failed"));
+    expect(result.textContent).toContain("The server refused the credentials");
+    expect(result.textContent).toContain("Check the token");
+
+    await type("url", "https://feed.invalid/alerts");
+    await fireEvent.click(byTestId("source-test"));
+    await waitFor(() => expect(result.dataset.state).toBe("failed"));
+    expect(result.textContent).toContain("Couldn't connect");
+    expect(result.textContent).toContain("feed.invalid");
+  });
+
+  it("lets an input method's Enter pick a candidate without submitting", async () => {
+    await setup(null);
+    const composing = await fireEvent.keyDown(field("name"), { key: "Enter", isComposing: true });
+    expect(composing, "the IME Enter is cancelled").toBe(false);
+    const typing = await fireEvent.keyDown(field("name"), { key: "a" });
+    expect(typing).toBe(true);
+  });
+});

@@ -1,0 +1,121 @@
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
+import { describe, expect, it, vi } from "vitest";
+import { MockBackend } from "../api/mock";
+import { InboxStore } from "../stores/inbox.svelte";
+import { SourcesStore } from "../stores/sources.svelte";
+import SourcesAdmin from "./SourcesAdmin.svelte";
+
+const NOW = Date.UTC(2026, 10, 28, 12, 0);
+
+async function setup(options: { failing?: string[] } = {}) {
+  const mock = new MockBackend({ count: 200, now: () => NOW, ...options });
+  const sources = new SourcesStore(mock);
+  const inbox = new InboxStore(mock, { clock: () => NOW });
+  await Promise.all([sources.load(), inbox.reload()]);
+  const ontoast = vi.fn();
+  render(SourcesAdmin, { backend: mock, sources, inbox, ontoast, clock: () => NOW });
+  await screen.findByTestId("sources-admin");
+  return { mock, sources, inbox, ontoast };
+}
+
+function row(name: string): HTMLElement {
+  const found = screen.getAllByTestId("source-row").find((element) => element.dataset.sourceName === name);
+  if (!found) throw new Error(`no row for ${name}`);
+  return found;
+}
+
+describe("SourcesAdmin", () => {
+  it("lists every source with its live state, countdown, errors and counts", async () => {
+    const { mock } = await setup();
+    expect(screen.getAllByTestId("source-row").map((element) => element.dataset.sourceName)).toEqual([
+      "Orders",
+      "仓库传感器",
+      "Risk monitor",
+      "CI",
+      "Home server",
+      "Legacy broker",
+    ]);
+    expect(within(row("Orders")).getByTestId("source-state").textContent).toBe("connected");
+    // The demo's retrying source reconnects 42 s after "now".
+    expect(within(row("Risk monitor")).getByTestId("source-state").textContent).toBe("waiting to reconnect · reconnecting in 42 s");
+    expect(within(row("Risk monitor")).getByTestId("source-last-error").textContent).toContain("connection reset by peer");
+    expect(within(row("Risk monitor")).getByTestId("source-counts").textContent).toContain("2 frames not understood");
+    expect(within(row("Home server")).getByTestId("source-last-error").textContent).toContain("The server refused the credentials");
+    const stored = mock.messages.filter((message) => message.sourceId === 4).length;
+    expect(within(row("CI")).getByTestId("source-counts").textContent).toContain(`${stored} messages stored`);
+    expect(within(row("Legacy broker")).getByTestId<HTMLInputElement>("source-enabled").checked).toBe(false);
+  });
+
+  it("pauses and resumes a source with its switch", async () => {
+    const { mock } = await setup();
+    const toggle = within(row("Orders")).getByTestId<HTMLInputElement>("source-enabled");
+    expect(toggle.getAttribute("aria-label")).toBe("Receive messages from Orders");
+    await fireEvent.click(toggle);
+    await waitFor(() => expect(within(row("Orders")).getByTestId("source-state").textContent).toBe("paused"));
+    expect(mock.sources.find((source) => source.id === 1)!.enabled).toBe(false);
+    await fireEvent.click(within(row("Orders")).getByTestId("source-enabled"));
+    await waitFor(() => expect(within(row("Orders")).getByTestId("source-state").textContent).toBe("connected"));
+  });
+
+  it("puts the switch back and says why when the backend refuses", async () => {
+    await setup({ failing: ["set_source_enabled"] });
+    const toggle = within(row("Orders")).getByTestId<HTMLInputElement>("source-enabled");
+    await fireEvent.click(toggle);
+    await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("Couldn't change “Orders”"));
+    expect(within(row("Orders")).getByTestId<HTMLInputElement>("source-enabled").checked).toBe(true);
+  });
+
+  it("removes a source and keeps its messages unless told otherwise", async () => {
+    const { mock, ontoast } = await setup();
+    const before = mock.messages.filter((message) => message.sourceId === 1).length;
+    await fireEvent.click(within(row("Orders")).getByTestId("source-remove"));
+    const dialog = await screen.findByRole("dialog");
+    expect(dialog.textContent).toContain("Remove “Orders”?");
+    expect(within(dialog).getByTestId<HTMLInputElement>("remove-keep-messages").checked, "keeping is the default").toBe(true);
+    expect(within(dialog).getByTestId("remove-keep-messages").parentElement!.textContent).toContain(`Keep its ${before} messages`);
+    await fireEvent.click(within(dialog).getByTestId("remove-confirm"));
+    await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
+    expect(screen.getAllByTestId("source-row").some((element) => element.dataset.sourceName === "Orders")).toBe(false);
+    expect(mock.messages.filter((message) => message.sourceId === 1)).toHaveLength(before);
+    expect(ontoast).toHaveBeenCalledWith("Removed “Orders”");
+  });
+
+  it("deletes the messages too when that is chosen", async () => {
+    const { mock, inbox, ontoast } = await setup();
+    await inbox.setSource(4);
+    const doomed = mock.messages.filter((message) => message.sourceId === 4).length;
+    await fireEvent.click(within(row("CI")).getByTestId("source-remove"));
+    const dialog = await screen.findByRole("dialog");
+    await fireEvent.click(within(dialog).getByTestId("remove-delete-messages"));
+    await fireEvent.click(within(dialog).getByTestId("remove-confirm"));
+    await waitFor(() => expect(ontoast).toHaveBeenCalledWith(`Removed “CI” and ${doomed} messages`));
+    expect(mock.messages.some((message) => message.sourceId === 4)).toBe(false);
+    // The inbox no longer shows a source that is gone.
+    expect(inbox.source).toBeNull();
+  });
+
+  it("cancels a removal without touching anything", async () => {
+    const { mock } = await setup();
+    await fireEvent.click(within(row("CI")).getByTestId("source-remove"));
+    await fireEvent.click(within(await screen.findByRole("dialog")).getByTestId("remove-cancel"));
+    expect(screen.queryByRole("dialog")).toBeNull();
+    expect(mock.sources.find((source) => source.id === 4)!.removedAt).toBeNull();
+  });
+
+  it("opens the form to add and to edit, and returns to the list after saving", async () => {
+    const { mock, ontoast } = await setup();
+    await fireEvent.click(screen.getByTestId("add-source"));
+    expect((await screen.findByTestId("source-form")).textContent).toContain("Add a source");
+    await fireEvent.input(screen.getByTestId("source-field-name"), { target: { value: "Pager" } });
+    await fireEvent.input(screen.getByTestId("source-field-url"), { target: { value: "https://ntfy.example.com/pager" } });
+    await fireEvent.click(screen.getByTestId("source-save"));
+    await waitFor(() => expect(ontoast).toHaveBeenCalledWith("Added “Pager”"));
+    await waitFor(() => expect(row("Pager").dataset.state).toBe("connected"));
+    expect(mock.sources.some((source) => source.name === "Pager")).toBe(true);
+
+    await fireEvent.click(within(row("Home server")).getByTestId("source-edit"));
+    expect((await screen.findByTestId("source-form")).textContent).toContain("Edit “Home server”");
+    await fireEvent.click(screen.getByTestId("source-cancel"));
+    expect(await screen.findByTestId("sources-admin")).toBeTruthy();
+  });
+});
