@@ -12,13 +12,19 @@
 //! - [`json_feed::JsonFeed`]: a plain feed of JSON objects that records what
 //!   clients send it.
 //!
+//! The window tests drive Herald's real window: [`desktop::Desktop`] starts
+//! a private Xvfb display, session bus and tauri-driver, and
+//! [`webdriver::Session`] is a small WebDriver client to click and read it.
+//!
 //! Every wait in here is bounded by a deadline ([`wait_for`]) and every loop
 //! by a count; nothing sleeps and hopes.
 
+pub mod desktop;
 pub mod gotify;
 pub mod herald;
 pub mod json_feed;
 pub mod ntfy;
+pub mod webdriver;
 mod ws;
 
 use std::future::Future;

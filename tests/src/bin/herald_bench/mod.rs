@@ -24,6 +24,7 @@ pub mod machine;
 pub mod raw;
 pub mod search;
 pub mod stats;
+pub mod window;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -39,15 +40,19 @@ use raw::RawRun;
 use stats::median;
 
 pub const USAGE: &str = "\
-usage: herald-bench [ingest|search|all] [options]
+usage: herald-bench [ingest|search|window|all] [options]
 
   ingest                 (a) raw SQLite vs (b) Herald's engine, on tmpfs and on disk
   search                 (c) search latency over a large inbox (built once, then reused)
-  all                    both (the default)
+  window                 (d) the window under Xvfb: launch to painted inbox, idle memory
+                         (needs Xvfb and `cargo build --release -p herald` first)
+  all                    all of them (the default)
 
 options:
   --messages N           messages per ingest run (default 200000)
   --search-messages N    size of the search corpus (default 1000000)
+  --window-messages N,M  inbox sizes for the launch figures (default 100000,1000000)
+  --window-runs N        launches per inbox size; the median is reported (default 5)
   --tmpfs-dir DIR        memory-backed directory (default /dev/shm/herald-bench)
   --disk-dir DIR         directory on a real disk (default $CARGO_TARGET_DIR/../herald-bench,
                          else ./target/herald-bench)
@@ -79,6 +84,12 @@ Build and run with: cargo run --release -p herald-tests --bin herald-bench -- al
 const INGEST_TARGET: f64 = 0.9;
 /// Search p95 must stay under this.
 const SEARCH_TARGET_MS: f64 = 5.0;
+/// Launch to painted inbox with 1,000,000 messages (issue 7's target).
+const LAUNCH_TARGET_MS: f64 = 1000.0;
+/// Idle PSS of the whole process tree with 100,000 messages.
+const PSS_TARGET_MIB: f64 = 250.0;
+/// How long the window sits before its memory is read.
+const IDLE_BEFORE_PSS: Duration = Duration::from_secs(15);
 
 const SWEEP_ROWS: [usize; 3] = [1000, 4096, 16_384];
 const SWEEP_DELAYS_MS: [u64; 3] = [2, 4, 20];
@@ -90,7 +101,14 @@ const LIGHT_PACE: Duration = Duration::from_millis(5);
 enum Mode {
     Ingest,
     Search,
+    Window,
     All,
+}
+
+impl Mode {
+    fn runs(&self, part: Mode) -> bool {
+        *self == Mode::All || *self == part
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +116,8 @@ struct Options {
     mode: Mode,
     messages: usize,
     search_messages: usize,
+    window_messages: Vec<usize>,
+    window_runs: usize,
     tmpfs_dir: PathBuf,
     disk_dir: PathBuf,
     disk: bool,
@@ -143,6 +163,8 @@ fn parse_options() -> Result<Options> {
         mode: Mode::All,
         messages: 200_000,
         search_messages: 1_000_000,
+        window_messages: vec![100_000, 1_000_000],
+        window_runs: 5,
         tmpfs_dir: PathBuf::from("/dev/shm/herald-bench"),
         disk_dir: default_disk_dir(),
         disk: true,
@@ -166,6 +188,14 @@ fn parse_options() -> Result<Options> {
         match arg.as_str() {
             "ingest" => options.mode = Mode::Ingest,
             "search" => options.mode = Mode::Search,
+            "window" => options.mode = Mode::Window,
+            "--window-messages" => {
+                options.window_messages = value(&arg)?
+                    .split(',')
+                    .map(|count| parse_number(count.trim()).map(|count| count as usize))
+                    .collect::<Result<_>>()?;
+            }
+            "--window-runs" => options.window_runs = (parse_number(&value(&arg)?)? as usize).max(1),
             "all" => options.mode = Mode::All,
             "--messages" => options.messages = parse_number(&value(&arg)?)? as usize,
             "--search-messages" => options.search_messages = parse_number(&value(&arg)?)? as usize,
@@ -377,13 +407,18 @@ fn run() -> Result<bool> {
     let mut report = json!({
         "machine": machine,
         "seed": format!("{:#x}", options.seed),
-        "targets": { "ingest_ratio_tmpfs": INGEST_TARGET, "search_p95_ms": SEARCH_TARGET_MS },
+        "targets": {
+            "ingest_ratio_tmpfs": INGEST_TARGET,
+            "search_p95_ms": SEARCH_TARGET_MS,
+            "launch_ms": LAUNCH_TARGET_MS,
+            "idle_pss_mib": PSS_TARGET_MIB,
+        },
         "experiment": options.experiment.describe(),
     });
     std::fs::create_dir_all(&options.tmpfs_dir)
         .with_context(|| format!("creating {}", options.tmpfs_dir.display()))?;
     let tmpfs = machine::filesystem(&options.tmpfs_dir);
-    let disk = if options.disk && options.mode != Mode::Search {
+    let disk = if options.disk && options.mode.runs(Mode::Ingest) {
         std::fs::create_dir_all(&options.disk_dir)
             .with_context(|| format!("creating {}", options.disk_dir.display()))?;
         Some(machine::filesystem(&options.disk_dir))
@@ -438,7 +473,7 @@ fn run() -> Result<bool> {
     let mut all_pass = true;
     let mut summary: Vec<String> = Vec::new();
 
-    if options.mode != Mode::Search {
+    if options.mode.runs(Mode::Ingest) {
         all_pass &= ingest_section(
             &options,
             &runtime,
@@ -448,8 +483,11 @@ fn run() -> Result<bool> {
             &mut summary,
         )?;
     }
-    if options.mode != Mode::Ingest {
+    if options.mode.runs(Mode::Search) {
         all_pass &= search_section(&options, &mut report, &mut summary)?;
+    }
+    if options.mode.runs(Mode::Window) {
+        all_pass &= window_section(&options, &mut report, &mut summary)?;
     }
 
     println!("\n== Summary ==");
@@ -968,5 +1006,95 @@ fn search_section(
         "queries": results,
         "judged_queries": judged.len(),
     });
+    Ok(pass)
+}
+
+fn window_section(
+    options: &Options,
+    report: &mut serde_json::Value,
+    summary: &mut Vec<String>,
+) -> Result<bool> {
+    println!("\n== Window (release build under Xvfb) ==");
+    let binary = window::herald_binary()?;
+    let display = window::Display::start()?;
+    println!(
+        "method     spawn `herald` to its log line \"window shown (painted)\" (the UI reports the inbox's first page on screen); {} runs per size, median",
+        options.window_runs
+    );
+    let mut pass = true;
+    let mut launches = Vec::new();
+    let mut memory = None;
+    for &count in &options.window_messages {
+        let (data_dir, corpus) = window::prepare_inbox(&options.tmpfs_dir, options.seed, count)?;
+        if !corpus.reused {
+            println!(
+                "corpus     built {count} messages in {:.1} s",
+                corpus.build_seconds
+            );
+        }
+        // One unmeasured launch warms the page cache and WebKit's own caches.
+        window::time_launches(&binary, &data_dir, &display, count, 1)?;
+        let result =
+            window::time_launches(&binary, &data_dir, &display, count, options.window_runs)?;
+        let judged = count >= 1_000_000;
+        let ok = !judged || result.median_ms < LAUNCH_TARGET_MS;
+        pass &= ok;
+        println!(
+            "launch     {:>9} messages: median {:.0} ms, max {:.0} ms{}",
+            grouped(count as f64),
+            result.median_ms,
+            result.max_ms,
+            if judged {
+                format!(
+                    "  (target < {LAUNCH_TARGET_MS:.0} ms: {})",
+                    if ok { "PASS" } else { "MISS" }
+                )
+            } else {
+                String::new()
+            }
+        );
+        summary.push(format!(
+            "launch     {} messages: {:.0} ms to painted inbox{}",
+            grouped(count as f64),
+            result.median_ms,
+            if judged {
+                if ok {
+                    " PASS"
+                } else {
+                    " MISS"
+                }
+            } else {
+                ""
+            }
+        ));
+        if memory.is_none() && count <= 100_000 {
+            let mut window = window::Window::launch(&binary, &data_dir, &display)?;
+            let painted = window.wait_painted();
+            std::thread::sleep(IDLE_BEFORE_PSS);
+            let measured = window::tree_memory(window.pid());
+            window.stop();
+            painted?;
+            let ok = measured.total_mib < PSS_TARGET_MIB;
+            pass &= ok;
+            println!(
+                "memory     idle {} s with {} messages: PSS {:.0} MiB for the process tree (target < {PSS_TARGET_MIB:.0}: {})",
+                IDLE_BEFORE_PSS.as_secs(),
+                grouped(count as f64),
+                measured.total_mib,
+                if ok { "PASS" } else { "MISS" }
+            );
+            for (name, mib) in &measured.processes {
+                println!("           {name:<24} {mib:>6.1} MiB");
+            }
+            summary.push(format!(
+                "memory     idle PSS {:.0} MiB (target < {PSS_TARGET_MIB:.0}) {}",
+                measured.total_mib,
+                if ok { "PASS" } else { "MISS" }
+            ));
+            memory = Some(measured);
+        }
+        launches.push(result);
+    }
+    report["window"] = json!({ "launches": launches, "memory": memory, "pass": pass });
     Ok(pass)
 }

@@ -1,0 +1,329 @@
+//! (d) The window: launch to painted inbox and idle memory, with the real
+//! `herald` binary (release build) under Xvfb.
+//!
+//! Launch is timed from spawning the process to its `herald::launch` log
+//! line "window shown (painted)", which the app writes when the UI reports
+//! that the inbox's first page is on screen (the window stays hidden until
+//! then). Memory is the proportional set size of the whole process tree
+//! (the app and its WebKit processes), from /proc/PID/smaps_rollup, after
+//! the window has sat idle.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use herald_core::store;
+
+use crate::herald_bench::error::{Context, Result};
+use crate::herald_bench::raw::Experiment;
+use crate::herald_bench::search;
+use crate::herald_bench::stats::median;
+
+/// How long a launch may take before the run is called failed.
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A virtual X display (and a private session bus) for the window.
+pub struct Display {
+    xvfb: Child,
+    dbus_pid: Option<i32>,
+    pub display: String,
+    pub bus: Option<String>,
+}
+
+impl Display {
+    pub fn start() -> Result<Display> {
+        let number = (90..200)
+            .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
+            .context("no free X display number between :90 and :199")?;
+        let display = format!(":{number}");
+        let xvfb = Command::new("Xvfb")
+            .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting Xvfb (apt install xvfb)")?;
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !socket.exists() {
+            ensure!(
+                Instant::now() < deadline,
+                "Xvfb did not open {display} within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let (dbus_pid, bus) = match Command::new("dbus-daemon")
+            .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
+            .output()
+        {
+            Ok(output) if output.status.success() => {
+                let text = String::from_utf8_lossy(&output.stdout).into_owned();
+                let mut lines = text.lines();
+                let bus = lines.next().map(str::to_string);
+                let pid = lines.next().and_then(|line| line.trim().parse().ok());
+                (pid, bus)
+            }
+            _ => (None, None),
+        };
+        Ok(Display {
+            xvfb,
+            dbus_pid,
+            display,
+            bus,
+        })
+    }
+
+    /// The environment a window needs on this display.
+    pub fn apply(&self, command: &mut Command) {
+        command
+            .env("DISPLAY", &self.display)
+            .env_remove("WAYLAND_DISPLAY")
+            .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
+            .env("HERALD_KEYRING", "off");
+        match &self.bus {
+            Some(bus) => command.env("DBUS_SESSION_BUS_ADDRESS", bus),
+            None => command.env("NO_AT_BRIDGE", "1"),
+        };
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        let _ = self.xvfb.kill();
+        let _ = self.xvfb.wait();
+        if let Some(pid) = self.dbus_pid {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+    }
+}
+
+/// The `herald` binary next to this benchmark (build it with
+/// `cargo build --release -p herald`).
+pub fn herald_binary() -> Result<PathBuf> {
+    let me = std::env::current_exe()?;
+    let binary = me
+        .parent()
+        .map(|directory| directory.join("herald"))
+        .context("cannot find the benchmark's directory")?;
+    ensure!(
+        binary.exists(),
+        "{} is missing; build it first with `cargo build --release -p herald`",
+        binary.display()
+    );
+    Ok(binary)
+}
+
+/// A data directory holding `count` messages (built once, then reused),
+/// with its one source disabled so nothing connects during the runs.
+pub fn prepare_inbox(base: &Path, seed: u64, count: usize) -> Result<(PathBuf, search::Corpus)> {
+    let directory = base.join(format!("window-{count}"));
+    std::fs::create_dir_all(&directory)?;
+    let database = directory.join("herald.db");
+    let corpus = search::prepare(&database, seed, count, &Experiment::default())?;
+    let connection = store::open_connection(&database)?;
+    connection.execute_batch("UPDATE sources SET enabled = 0;")?;
+    drop(connection);
+    Ok((directory, corpus))
+}
+
+/// One launch: spawn to painted.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Launch {
+    pub painted_ms: f64,
+    /// The app's own figure (from `herald` starting to parse its arguments).
+    pub reported_ms: Option<f64>,
+}
+
+/// A running window and the lines of its log.
+pub struct Window {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    pub spawned: Instant,
+}
+
+impl Window {
+    pub fn launch(binary: &Path, data_dir: &Path, display: &Display) -> Result<Window> {
+        let mut command = Command::new(binary);
+        command
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("HERALD_LOG", "warn,herald::launch=info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        display.apply(&mut command);
+        let spawned = Instant::now();
+        let mut child = command.spawn().context("starting herald")?;
+        let stderr = child.stderr.take().context("herald's stderr")?;
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Window {
+            child,
+            lines,
+            spawned,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the "window shown" line; fails on the 3-second fallback
+    /// (the UI never reported a paint) or on timeout.
+    pub fn wait_painted(&mut self) -> Result<Launch> {
+        let deadline = self.spawned + LAUNCH_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match self.lines.recv_timeout(left) {
+                Ok(line) => line,
+                Err(_) => bail!(
+                    "herald did not show its window within {} s",
+                    LAUNCH_TIMEOUT.as_secs()
+                ),
+            };
+            if line.contains("window shown (painted)") {
+                let painted_ms = self.spawned.elapsed().as_secs_f64() * 1000.0;
+                let reported_ms = line
+                    .split("painted) ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(' ').next())
+                    .and_then(|number| number.parse().ok());
+                return Ok(Launch {
+                    painted_ms,
+                    reported_ms,
+                });
+            }
+            if line.contains("window shown (timeout") {
+                bail!("the UI never reported its first paint: {line}");
+            }
+        }
+    }
+
+    /// SIGTERM, then SIGKILL if it lingers.
+    pub fn stop(mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// PIDs of `root` and all its descendants.
+pub fn process_tree(root: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // The command name is in parentheses and may hold spaces.
+            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            if let Some(parent) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+                parents.push((pid, parent));
+            }
+        }
+    }
+    let mut tree = vec![root];
+    let mut index = 0;
+    while index < tree.len() {
+        let parent = tree[index];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, of)| *of == parent)
+                .map(|(pid, _)| *pid),
+        );
+        index += 1;
+    }
+    tree
+}
+
+/// Memory of one process: (command name, PSS in KiB).
+pub fn pss_kib(pid: u32) -> Option<(String, u64)> {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let pss = rollup.lines().find_map(|line| {
+        line.strip_prefix("Pss:")
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    })?;
+    let name = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|name| name.trim().to_string())
+        .unwrap_or_default();
+    Some((name, pss))
+}
+
+/// The tree's memory, per process and in total (MiB).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Memory {
+    pub total_mib: f64,
+    pub processes: Vec<(String, f64)>,
+}
+
+pub fn tree_memory(root: u32) -> Memory {
+    let processes: Vec<(String, f64)> = process_tree(root)
+        .into_iter()
+        .filter_map(pss_kib)
+        .map(|(name, kib)| (name, kib as f64 / 1024.0))
+        .collect();
+    Memory {
+        total_mib: processes.iter().map(|(_, mib)| mib).sum(),
+        processes,
+    }
+}
+
+/// Launch figures for one inbox size.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LaunchResult {
+    pub messages: usize,
+    pub runs: Vec<Launch>,
+    pub median_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Launches the window `runs` times on `data_dir` and times each to paint.
+pub fn time_launches(
+    binary: &Path,
+    data_dir: &Path,
+    display: &Display,
+    messages: usize,
+    runs: usize,
+) -> Result<LaunchResult> {
+    let mut launches = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let mut window = Window::launch(binary, data_dir, display)?;
+        let launch = window.wait_painted();
+        window.stop();
+        launches.push(launch?);
+    }
+    let times: Vec<f64> = launches.iter().map(|launch| launch.painted_ms).collect();
+    Ok(LaunchResult {
+        messages,
+        median_ms: median(&times),
+        max_ms: times.iter().copied().fold(0.0, f64::max),
+        runs: launches,
+    })
+}
