@@ -77,7 +77,8 @@ pub struct Highlighted {
 impl From<Snippet> for Highlighted {
     fn from(snippet: Snippet) -> Self {
         Highlighted {
-            text: snippet.text,
+            // Replaces one character for one, so the ranges still fit.
+            text: render::display_safe(&snippet.text),
             ranges: snippet
                 .highlights
                 .into_iter()
@@ -97,7 +98,7 @@ pub struct TagView {
 fn tag_views(tags: &[String]) -> Vec<TagView> {
     tags.iter()
         .map(|tag| TagView {
-            name: tag.clone(),
+            name: render::display_safe(tag),
             emoji: render::tag_emoji(tag).map(str::to_string),
         })
         .collect()
@@ -133,8 +134,8 @@ impl MessageRow {
         MessageRow {
             id: message.id.0,
             source_id: message.source_id.0,
-            source_name: message.source_name.clone(),
-            title: message.title.clone(),
+            source_name: render::display_safe(&message.source_name),
+            title: render::display_safe(&message.title),
             preview: render::plain_text(&message.body, message.format, 160),
             priority: message.priority.get(),
             tags: tag_views(&message.tags),
@@ -191,6 +192,8 @@ pub struct MessageDetail {
     pub topic: Option<String>,
     pub body_html: String,
     pub body_text: String,
+    /// The body is longer than what is shown (the store keeps all of it).
+    pub body_truncated: bool,
     pub markdown: bool,
     pub click: Option<String>,
     pub actions: Vec<ActionView>,
@@ -225,11 +228,12 @@ impl MessageDetail {
                 .as_deref()
                 .is_some_and(|mime| mime.starts_with("image/"));
             Some(AttachmentView {
-                name: attachment
-                    .get("name")
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or("attachment")
-                    .to_string(),
+                name: render::display_safe(
+                    attachment
+                        .get("name")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("attachment"),
+                ),
                 size: attachment.get("size").and_then(serde_json::Value::as_i64),
                 mime,
                 preview: is_image && allow_images && url.starts_with("https://"),
@@ -238,13 +242,14 @@ impl MessageDetail {
         });
         MessageDetail {
             row: MessageRow::from_message(message),
-            topic: message.topic.clone(),
+            topic: message.topic.as_deref().map(render::display_safe),
             body_html: render::body_html(&message.body, message.format, allow_images),
             body_text: render::plain_text(
                 &message.body,
                 message.format,
                 render::MAX_RENDERED_CHARS,
             ),
+            body_truncated: render::is_cut(&message.body),
             markdown: message.format == BodyFormat::Markdown,
             click: message.click.as_deref().and_then(safe_link),
             actions,
@@ -262,13 +267,15 @@ fn action_view(action: &serde_json::Value) -> Option<ActionView> {
     }
     Some(ActionView {
         kind: kind.to_string(),
-        label: action
-            .get("label")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or(kind)
-            .chars()
-            .take(40)
-            .collect(),
+        label: render::display_safe(
+            &action
+                .get("label")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or(kind)
+                .chars()
+                .take(40)
+                .collect::<String>(),
+        ),
         url: safe_link(action.get("url")?.as_str()?)?,
         method: action
             .get("method")
@@ -303,7 +310,7 @@ impl From<&SourceStats> for SourceView {
     fn from(stats: &SourceStats) -> Self {
         SourceView {
             id: stats.id.0,
-            name: stats.name.clone(),
+            name: render::display_safe(&stats.name),
             protocol: stats.protocol.clone(),
             enabled: stats.enabled,
             state: if stats.enabled {
@@ -312,7 +319,7 @@ impl From<&SourceStats> for SourceView {
                 "disabled".into()
             },
             retry_at: stats.retry_at,
-            last_error: stats.last_error.clone(),
+            last_error: stats.last_error.as_deref().map(render::display_safe),
             unread: stats.unread,
             stored: stats.stored,
             frames_rejected: stats.frames_rejected,

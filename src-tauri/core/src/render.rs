@@ -14,18 +14,45 @@ use crate::model::BodyFormat;
 /// message cannot stall the UI; the full text stays in the store.
 pub const MAX_RENDERED_CHARS: usize = 200_000;
 
+/// Whether a body is longer than what [`body_html`] and [`plain_text`] show.
+pub fn is_cut(body: &str) -> bool {
+    // Bytes bound characters from above, so most bodies skip the count.
+    body.len() > MAX_RENDERED_CHARS && body.chars().nth(MAX_RENDERED_CHARS).is_some()
+}
+
+/// Text from a feed made safe to display: the bidirectional embedding,
+/// override and isolate controls (U+202A–U+202E, U+2066–U+2069), which can
+/// make "invoice\u{202E}fdp.exe" read as "invoiceexe.pdf", and other
+/// control characters but line breaks and tabs, become U+FFFD. One
+/// character for one, so character offsets into the text stay valid.
+pub fn display_safe(text: &str) -> String {
+    text.chars()
+        .map(|character| match character {
+            '\n' | '\t' => character,
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => '\u{FFFD}',
+            control if control.is_control() => '\u{FFFD}',
+            other => other,
+        })
+        .collect()
+}
+
 /// Sanitised HTML for a message body.
 pub fn body_html(body: &str, format: BodyFormat, allow_images: bool) -> String {
-    let body = cut(body, MAX_RENDERED_CHARS);
+    let body = display_safe(cut(body, MAX_RENDERED_CHARS));
     let raw = match format {
         BodyFormat::Markdown => {
             let mut html = String::with_capacity(body.len() * 3 / 2);
             let options =
                 Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS;
-            pulldown_cmark::html::push_html(&mut html, Parser::new_ext(body, options));
+            // Task-list boxes become characters, so no <input> is ever allowed.
+            let events = Parser::new_ext(&body, options).map(|event| match event {
+                Event::TaskListMarker(done) => Event::Text(if done { "☑ " } else { "☐ " }.into()),
+                other => other,
+            });
+            pulldown_cmark::html::push_html(&mut html, events);
             html
         }
-        BodyFormat::Text => text_html(body),
+        BodyFormat::Text => text_html(&body),
     };
     sanitizer(allow_images).clean(&raw).to_string()
 }
@@ -66,7 +93,6 @@ fn sanitizer(allow_images: bool) -> ammonia::Builder<'static> {
         "h6",
         "hr",
         "i",
-        "input",
         "li",
         "ol",
         "p",
@@ -96,10 +122,6 @@ fn sanitizer(allow_images: bool) -> ammonia::Builder<'static> {
             [
                 ("a", ["href", "title"].into_iter().collect()),
                 ("img", ["src", "alt", "title"].into_iter().collect()),
-                (
-                    "input",
-                    ["type", "checked", "disabled"].into_iter().collect(),
-                ),
                 ("th", ["align"].into_iter().collect()),
                 ("td", ["align"].into_iter().collect()),
             ]
@@ -118,10 +140,14 @@ pub fn plain_text(body: &str, format: BodyFormat, max_chars: usize) -> String {
         BodyFormat::Text => body.to_string(),
         BodyFormat::Markdown => {
             let mut text = String::with_capacity(body.len());
-            for event in
-                Parser::new_ext(body, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES)
-            {
+            for event in Parser::new_ext(
+                body,
+                Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS,
+            ) {
                 match event {
+                    Event::TaskListMarker(done) => {
+                        text.push_str(if done { "☑ " } else { "☐ " })
+                    }
                     Event::Text(piece) | Event::Code(piece) => text.push_str(&piece),
                     Event::SoftBreak
                     | Event::HardBreak
@@ -140,7 +166,7 @@ pub fn plain_text(body: &str, format: BodyFormat, max_chars: usize) -> String {
         .map(str::trim)
         .filter(|line| !line.is_empty())
         .collect();
-    let joined = squeezed.join("\n");
+    let joined = display_safe(&squeezed.join("\n"));
     let mut characters = joined.chars();
     let mut out: String = characters.by_ref().take(max_chars).collect();
     if characters.next().is_some() {
@@ -202,6 +228,8 @@ mod tests {
             "<a href=\"data:text/html,<script>alert(1)</script>\">d</a>",
             "<form action=https://evil.example><input name=p></form>",
             "<math><mi xlink:href=\"javascript:alert(1)\">m</mi></math>",
+            "Log in: <input type=password name=pw> <input type=file>",
+            "- [ ] <input type=text value=phish>",
         ];
         for vector in vectors {
             for format in [BodyFormat::Markdown, BodyFormat::Text] {
@@ -220,6 +248,7 @@ mod tests {
                         "form",
                         "math",
                         "style",
+                        "input",
                         "onerror",
                         "onload",
                         "javascript:",
@@ -274,5 +303,40 @@ mod tests {
         assert_eq!(tag_emoji("warning"), Some("⚠️"));
         assert_eq!(tag_emoji("rotating_light"), Some("🚨"));
         assert_eq!(tag_emoji("backup-prod"), None);
+    }
+
+    #[test]
+    fn task_lists_render_as_characters_not_inputs() {
+        let html = markdown("- [x] shipped\n- [ ] invoiced");
+        assert!(
+            html.contains("☑ shipped") && html.contains("☐ invoiced"),
+            "{html}"
+        );
+        assert!(!html.contains("<input"), "{html}");
+        let text = plain_text("- [x] shipped", BodyFormat::Markdown, 100);
+        assert_eq!(text, "• ☑ shipped");
+    }
+
+    #[test]
+    fn bidi_controls_cannot_disguise_text() {
+        let spoof = "invoice\u{202E}fdp.exe";
+        assert_eq!(display_safe(spoof), "invoice\u{FFFD}fdp.exe");
+        assert_eq!(
+            display_safe("a\u{2066}b\u{0007}c\nd"),
+            "a\u{FFFD}b\u{FFFD}c\nd"
+        );
+        // One character for one: highlight offsets stay valid.
+        assert_eq!(display_safe(spoof).chars().count(), spoof.chars().count());
+        assert!(!body_html(spoof, BodyFormat::Text, false).contains('\u{202E}'));
+        assert!(!plain_text(spoof, BodyFormat::Markdown, 100).contains('\u{202E}'));
+        // Right-to-left text itself is untouched.
+        assert_eq!(display_safe("שלום مرحبا"), "שלום مرحبا");
+    }
+
+    #[test]
+    fn long_bodies_know_they_were_cut() {
+        assert!(!is_cut("short"));
+        assert!(!is_cut(&"é".repeat(MAX_RENDERED_CHARS)));
+        assert!(is_cut(&"a".repeat(MAX_RENDERED_CHARS + 1)));
     }
 }

@@ -298,6 +298,7 @@ pub async fn set_source_enabled(state: State<'_, AppState>, id: i64, enabled: bo
 /// Removes a source; its messages go too when `delete_messages`.
 #[tauri::command]
 pub async fn remove_source(
+    app: tauri::AppHandle,
     state: State<'_, AppState>,
     id: i64,
     delete_messages: bool,
@@ -305,7 +306,9 @@ pub async fn remove_source(
     let id = SourceId(id);
     state.engine.stop_source(id).await;
     let store = state.store.clone();
-    blocking(move || Ok(admin::remove(&store, id, delete_messages)?)).await
+    let deleted = blocking(move || Ok(admin::remove(&store, id, delete_messages)?)).await?;
+    super::commands::counts_changed(&app);
+    Ok(deleted)
 }
 
 #[tauri::command]
@@ -326,6 +329,7 @@ pub async fn get_settings(
 /// Sets how long messages are kept and prunes at once.
 #[tauri::command]
 pub async fn set_retention(
+    app: tauri::AppHandle,
     state: State<'_, AppState>,
     max_age_days: Option<u32>,
     max_per_source: Option<u32>,
@@ -339,13 +343,15 @@ pub async fn set_retention(
         max_age_days,
         max_per_source,
     };
-    Ok(state
+    let pruned = state
         .store
         .write_async(move |transaction| {
             store::set_retention(transaction, &retention)?;
             store::prune(transaction, &retention, now_ms())
         })
-        .await?)
+        .await?;
+    super::commands::counts_changed(&app);
+    Ok(pruned)
 }
 
 #[tauri::command]
@@ -390,7 +396,11 @@ pub async fn export_messages(state: State<'_, AppState>) -> Result<ExportView> {
 
 /// Imports a Herald export the window read from a file the user picked.
 #[tauri::command]
-pub async fn import_messages(state: State<'_, AppState>, contents: String) -> Result<ImportView> {
+pub async fn import_messages(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    contents: String,
+) -> Result<ImportView> {
     if contents.len() > MAX_IMPORT_BYTES {
         return Err(AppError::Invalid(format!(
             "the file is over {} MiB; import it with `herald import FILE`",
@@ -398,7 +408,7 @@ pub async fn import_messages(state: State<'_, AppState>, contents: String) -> Re
         )));
     }
     let store = state.store.clone();
-    blocking(move || {
+    let report = blocking(move || {
         let report = store::import_from(
             &store,
             std::io::Cursor::new(contents.as_bytes()),
@@ -411,7 +421,9 @@ pub async fn import_messages(state: State<'_, AppState>, contents: String) -> Re
             sources_created: report.sources_created,
         })
     })
-    .await
+    .await;
+    super::commands::counts_changed(&app);
+    report
 }
 
 /// Where exports go: the user's Downloads folder, else the data folder.

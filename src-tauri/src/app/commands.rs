@@ -5,13 +5,21 @@ use std::time::Duration;
 
 use herald_core::model::{now_ms, MessageId, SourceId};
 use herald_core::store::{self, Selection};
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Emitter, State};
 use tauri_plugin_opener::OpenerExt;
 
 use super::{AppError, AppState};
-use crate::dto::{safe_link, ListQuery, MessageDetail, MessagePage, MessageRow, SourceView};
+use crate::dto::{
+    safe_link, ListQuery, MessageDetail, MessagePage, MessageRow, SourceView, UiEvent,
+};
 
 type Result<T> = std::result::Result<T, AppError>;
+
+/// Tells every listener that read/unread counts may have changed, so the
+/// sidebar's badges follow triage at once instead of at the next message.
+pub(super) fn counts_changed(app: &AppHandle) {
+    let _ = app.emit(super::events::EVENT, UiEvent::CountsChanged);
+}
 
 fn ids(ids: Vec<i64>) -> Result<Selection> {
     if ids.is_empty() {
@@ -67,53 +75,73 @@ pub async fn list_sources(state: State<'_, AppState>) -> Result<Vec<SourceView>>
 }
 
 #[tauri::command]
-pub async fn set_read(state: State<'_, AppState>, ids: Vec<i64>, read: bool) -> Result<usize> {
+pub async fn set_read(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    ids: Vec<i64>,
+    read: bool,
+) -> Result<usize> {
     let selection = self::ids(ids)?;
-    Ok(state
+    let changed = state
         .store
         .write_async(move |transaction| store::set_read(transaction, &selection, read))
-        .await?)
+        .await?;
+    counts_changed(&app);
+    Ok(changed)
 }
 
 #[tauri::command]
-pub async fn mark_all_read(state: State<'_, AppState>, source: Option<i64>) -> Result<usize> {
+pub async fn mark_all_read(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    source: Option<i64>,
+) -> Result<usize> {
     let selection = source.map_or(Selection::All, |source| Selection::Source(SourceId(source)));
-    Ok(state
+    let changed = state
         .store
         .write_async(move |transaction| store::set_read(transaction, &selection, true))
-        .await?)
+        .await?;
+    counts_changed(&app);
+    Ok(changed)
 }
 
 #[tauri::command]
 pub async fn set_starred(
+    app: AppHandle,
     state: State<'_, AppState>,
     ids: Vec<i64>,
     starred: bool,
 ) -> Result<usize> {
     let selection = self::ids(ids)?;
-    Ok(state
+    let changed = state
         .store
         .write_async(move |transaction| store::set_starred(transaction, &selection, starred))
-        .await?)
+        .await?;
+    counts_changed(&app);
+    Ok(changed)
 }
 
 #[tauri::command]
 pub async fn set_archived(
+    app: AppHandle,
     state: State<'_, AppState>,
     ids: Vec<i64>,
     archived: bool,
 ) -> Result<usize> {
     let selection = self::ids(ids)?;
-    Ok(state
+    let changed = state
         .store
         .write_async(move |transaction| {
             store::set_archived(transaction, &selection, archived, now_ms())
         })
-        .await?)
+        .await?;
+    counts_changed(&app);
+    Ok(changed)
 }
 
 #[tauri::command]
 pub async fn snooze(
+    app: AppHandle,
     state: State<'_, AppState>,
     ids: Vec<i64>,
     until: Option<i64>,
@@ -124,19 +152,27 @@ pub async fn snooze(
         ));
     }
     let selection = self::ids(ids)?;
-    Ok(state
+    let changed = state
         .store
         .write_async(move |transaction| store::snooze(transaction, &selection, until))
-        .await?)
+        .await?;
+    counts_changed(&app);
+    Ok(changed)
 }
 
 #[tauri::command]
-pub async fn delete_messages(state: State<'_, AppState>, ids: Vec<i64>) -> Result<usize> {
+pub async fn delete_messages(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    ids: Vec<i64>,
+) -> Result<usize> {
     let selection = self::ids(ids)?;
-    Ok(state
+    let changed = state
         .store
         .write_async(move |transaction| store::delete_messages(transaction, &selection))
-        .await?)
+        .await?;
+    counts_changed(&app);
+    Ok(changed)
 }
 
 /// Opens a link in the system browser; only http, https and mailto.

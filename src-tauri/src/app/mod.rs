@@ -84,6 +84,25 @@ impl Default for WindowOptions {
     }
 }
 
+/// Resolves on SIGTERM or Ctrl+C; false if signals cannot be watched.
+async fn shutdown_signal() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+            return false;
+        };
+        tokio::select! {
+            _ = terminate.recv() => true,
+            result = tokio::signal::ctrl_c() => result.is_ok(),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
+    }
+}
+
 /// A clear error instead of GTK's when there is no display to open a window on.
 fn require_display() -> anyhow::Result<()> {
     if cfg!(target_os = "linux")
@@ -150,6 +169,14 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
                 tauri::async_runtime::block_on(commands::start_demo_feed(&state))
                     .map_err(|error| anyhow::anyhow!("{error}"))?;
             }
+            // SIGTERM and Ctrl+C close the window the graceful way: the
+            // engine commits what it received before the process ends.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                if shutdown_signal().await {
+                    handle.exit(0);
+                }
+            });
             if let Some(after) = options.exit_after {
                 let handle = app.handle().clone();
                 tauri::async_runtime::spawn(async move {

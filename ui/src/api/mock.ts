@@ -292,6 +292,8 @@ export class MockBackend implements Backend {
       topic: message.topic,
       body_html: renderBody(message.body, message.markdown),
       body_text: plainText(message.body, message.markdown),
+      // Rust shows the first 200,000 characters (render::MAX_RENDERED_CHARS).
+      body_truncated: [...message.body].length > 200_000,
       markdown: message.markdown,
       click: message.click,
       actions: message.actions.map((action) => ({ ...action })),

@@ -6,4 +6,8 @@ import type { MessageRow } from "./MessageRow";
 /**
  * Everything the detail pane shows. `body_html` is sanitised in Rust.
  */
-export type MessageDetail = { row: MessageRow, topic: string | null, body_html: string, body_text: string, markdown: boolean, click: string | null, actions: Array<ActionView>, attachment: AttachmentView | null, received_at: number, expires_at: number | null, };
+export type MessageDetail = { row: MessageRow, topic: string | null, body_html: string, body_text: string, 
+/**
+ * The body is longer than what is shown (the store keeps all of it).
+ */
+body_truncated: boolean, markdown: boolean, click: string | null, actions: Array<ActionView>, attachment: AttachmentView | null, received_at: number, expires_at: number | null, };

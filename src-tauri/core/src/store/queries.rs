@@ -471,7 +471,20 @@ pub fn search(
         .into_iter()
         .map(|message| SearchHit {
             title: snippet(&message.title, &query.needles, 200),
-            snippet: snippet(&message.body, &query.needles, 160),
+            // Markdown bodies are searched as written but excerpted as
+            // read, so no `**` or `[](…)` shows around a match.
+            snippet: match message.format {
+                BodyFormat::Markdown => snippet(
+                    &crate::render::plain_text(
+                        &message.body,
+                        message.format,
+                        crate::render::MAX_RENDERED_CHARS,
+                    ),
+                    &query.needles,
+                    160,
+                ),
+                BodyFormat::Text => snippet(&message.body, &query.needles, 160),
+            },
             message,
         })
         .collect())

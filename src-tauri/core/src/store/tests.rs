@@ -979,6 +979,26 @@ fn search_snippets_highlight_the_matched_text() {
 }
 
 #[test]
+fn markdown_bodies_are_excerpted_as_read() {
+    let fixture = Fixture::new();
+    let source = fixture.add_source("orders");
+    let mut message = note(
+        "m1",
+        "订单超时",
+        "订单 **#10485** 已付款 **26 小时**,见 [详情](https://shop.example/10485)",
+    );
+    message.format = crate::model::BodyFormat::Markdown;
+    fixture.ingest(vec![envelope(source, message)], T0);
+    let hits = fixture.search("小时", all(), T0);
+    assert_eq!(hits.len(), 1);
+    assert_eq!(
+        hits[0].snippet.marked("[", "]"),
+        "订单 #10485 已付款 26 [小时],见 详情",
+        "no markdown syntax around the match"
+    );
+}
+
+#[test]
 fn search_respects_the_message_filter() {
     let fixture = Fixture::new();
     let alerts = fixture.add_source("alerts");
