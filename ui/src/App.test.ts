@@ -171,6 +171,74 @@ describe("App screens", () => {
   });
 });
 
+describe("App test ids", () => {
+  // The WebDriver tests through the real window find the inbox by these
+  // ids; renaming one breaks them, so this lists every one of them.
+  const ids = (prefix: string) =>
+    [...document.querySelectorAll<HTMLElement>(`[data-testid^="${prefix}"]`)].map((element) => element.dataset.testid);
+
+  it("marks the list, the sidebar and the search", async () => {
+    const mock = await setup();
+    const rows = screen.getAllByTestId("message-row");
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(Number(row.dataset.id), "a row keeps its message id").toBeGreaterThan(0);
+      for (const part of ["row-title", "row-star", "row-check"]) expect(within(row).getByTestId(part)).toBeTruthy();
+    }
+    expect(ids("nav-view-")).toEqual(["nav-view-inbox", "nav-view-unread", "nav-view-starred", "nav-view-archived", "nav-view-all"]);
+    const shown = mock.sources.filter((source) => source.removedAt === null).map((source) => source.id);
+    expect(screen.getAllByTestId("nav-source").map((item) => Number(item.dataset.sourceId))).toEqual(shown);
+    await waitFor(() => expect(screen.getAllByTestId("unread-badge").length).toBeGreaterThan(1));
+    expect(within(screen.getByTestId("nav-view-unread")).getByTestId("unread-badge")).toBeTruthy();
+    expect(screen.getByTestId("mark-all-read")).toBeTruthy();
+
+    expect(screen.queryByTestId("search-clear")).toBeNull();
+    await fireEvent.input(screen.getByTestId("search-input"), { target: { value: "disk" } });
+    expect(screen.getByTestId("search-clear")).toBeTruthy();
+  });
+
+  it("marks the detail pane, its triage buttons, the snooze menu and the delete dialog", async () => {
+    await setup();
+    await fireEvent.click(within(screen.getAllByTestId("message-row")[0]!).getByTestId("row-title"));
+    await screen.findByTestId("detail-title");
+    expect(screen.getByTestId("detail-body")).toBeTruthy();
+    expect(screen.queryByTestId("detail-truncated"), "only a cut body has the notice").toBeNull();
+    expect(ids("triage-")).toEqual(["triage-read", "triage-star", "triage-snooze", "triage-archive", "triage-delete"]);
+
+    await fireEvent.click(screen.getByTestId("triage-snooze"));
+    const options = ids("snooze-option-");
+    // "Tonight" is offered only while evening is still some time away.
+    expect(options.filter((id) => id !== "snooze-option-tonight")).toEqual([
+      "snooze-option-oneHour",
+      "snooze-option-tomorrow",
+      "snooze-option-nextWeek",
+      "snooze-option-custom",
+    ]);
+    await fireEvent.click(screen.getByTestId("triage-snooze"));
+
+    await fireEvent.click(screen.getByTestId("triage-delete"));
+    expect(screen.getByTestId("confirm-delete").textContent).toBe("Delete");
+    await fireEvent.click(screen.getByTestId("confirm-cancel"));
+    expect(screen.queryByRole("dialog")).toBeNull();
+  });
+
+  it("marks the bulk bar and its actions", async () => {
+    await setup();
+    expect(screen.queryByTestId("bulk-bar")).toBeNull();
+    await fireEvent.click(within(screen.getAllByTestId("message-row")[0]!).getByTestId("row-check"));
+    const bar = await screen.findByTestId("bulk-bar");
+    expect(ids("bulk-").filter((id) => id !== "bulk-bar")).toEqual([
+      "bulk-read",
+      "bulk-unread",
+      "bulk-star",
+      "bulk-archive",
+      "bulk-delete",
+      "bulk-clear",
+    ]);
+    expect(within(bar).getByTestId("bulk-read").textContent).toBe("Mark read");
+  });
+});
+
 describe("App first run", () => {
   it("opens the add-source form from the welcome screen", async () => {
     const mock = await setup({ sources: false });
@@ -187,6 +255,7 @@ describe("App first run", () => {
   it("offers the demo feed when there are no sources, and starts it", async () => {
     const mock = await setup({ sources: false });
     const start = await screen.findByRole("button", { name: "Start the demo feed" });
+    expect(start.dataset.testid).toBe("first-run-start-demo");
     await fireEvent.click(start);
     await waitFor(() => expect(document.querySelectorAll(".row").length).toBeGreaterThan(0));
     expect(mock.sources.length).toBeGreaterThan(0);

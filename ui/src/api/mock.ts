@@ -23,6 +23,7 @@ import type { SourceInput } from "../bindings/SourceInput";
 import type { SourceSettings } from "../bindings/SourceSettings";
 import type { SourceView } from "../bindings/SourceView";
 import { findCharRanges } from "../lib/highlight";
+import { RENDERED_BODY_CHARS } from "../lib/limits";
 import { checkSource, DEFAULT_MAP, normalizeSourceUrl } from "../lib/source-rules";
 import { BackendError, type Backend } from "./backend";
 import type { HeraldEvent } from "./events";
@@ -292,8 +293,7 @@ export class MockBackend implements Backend {
       topic: message.topic,
       body_html: renderBody(message.body, message.markdown),
       body_text: plainText(message.body, message.markdown),
-      // Rust shows the first 200,000 characters (render::MAX_RENDERED_CHARS).
-      body_truncated: [...message.body].length > 200_000,
+      body_truncated: [...message.body].length > RENDERED_BODY_CHARS,
       markdown: message.markdown,
       click: message.click,
       actions: message.actions.map((action) => ({ ...action })),

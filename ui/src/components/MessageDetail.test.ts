@@ -3,8 +3,10 @@ import { tick } from "svelte";
 import { describe, expect, it, vi } from "vitest";
 import type { MessageDetail as Detail } from "../bindings/MessageDetail";
 import { MockBackend } from "../api/mock";
+import { i18n } from "../stores/i18n.svelte";
 import { InboxStore } from "../stores/inbox.svelte";
 import MessageDetail from "./MessageDetail.svelte";
+import { TAG_LIMIT } from "./TagList.svelte";
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0);
 
@@ -75,6 +77,47 @@ describe("MessageDetail", () => {
     expect(screen.getByText("chart.png")).toBeTruthy();
     expect(screen.getByText("2 kB")).toBeTruthy();
     expect(document.querySelector("img")).toBeNull();
+  });
+
+  it("says when the body is cut, and that nothing is lost", async () => {
+    await setup({ body_truncated: true });
+    const notice = screen.getByTestId("detail-truncated");
+    expect(notice.textContent?.trim()).toBe(
+      "This message is longer than Herald shows; the first 200,000 characters are shown. Export keeps all of it.",
+    );
+    expect(notice.getAttribute("role")).toBe("note");
+    expect(
+      screen.getByTestId("detail-body").compareDocumentPosition(notice) & Node.DOCUMENT_POSITION_FOLLOWING,
+      "the notice sits under the body, where the text stops",
+    ).toBeTruthy();
+
+    i18n.lang = "zh-CN";
+    await tick();
+    expect(notice.textContent).toContain("只显示前 200,000 个字符");
+  });
+
+  it("shows no notice for a body shown whole", async () => {
+    await setup({ body_truncated: false });
+    expect(screen.queryByTestId("detail-truncated")).toBeNull();
+  });
+
+  it("shows a bounded number of a message's 100,000 tags, wrapping, and starts over for the next message", async () => {
+    const { inbox } = await setup();
+    const tags = Array.from({ length: 100_000 }, (_, index) => ({ name: `tag${index}`, emoji: null }));
+    const first = inbox.detail!;
+    inbox.detail = { ...first, row: { ...first.row, tags } };
+    await tick();
+    expect(screen.getAllByTestId("detail-tag")).toHaveLength(TAG_LIMIT);
+    expect(document.querySelector(".detail .tags .wrap"), "tags wrap in the detail pane").not.toBeNull();
+    const more = screen.getByTestId("tag-more");
+    expect(more.textContent).toBe("+99,950 more");
+    await fireEvent.click(more);
+    expect(screen.getAllByTestId("detail-tag")).toHaveLength(2 * TAG_LIMIT);
+
+    const other = inbox.rows.find((row) => row.id !== first.row.id)!;
+    inbox.detail = { ...first, row: { ...other, tags } };
+    await tick();
+    expect(screen.getAllByTestId("detail-tag"), "tags revealed for one message stay with it").toHaveLength(TAG_LIMIT);
   });
 
   it("triages the open message and asks before deleting", async () => {
