@@ -357,6 +357,13 @@ impl Desktop {
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 
+    /// The home directory everything on this desktop sees (`$HOME`), removed
+    /// with the desktop: what the app writes under it (start-at-login
+    /// entries, the window state) can be checked there.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
     /// The X display, e.g. `:3`.
     pub fn display(&self) -> &str {
         &self.display

@@ -373,6 +373,20 @@ impl Session {
         self.find(css).await.click().await;
     }
 
+    /// Chooses the option whose value is `value` in the `<select>` matching
+    /// `select_css`, by clicking the option as a user picking it from the
+    /// list would (the select gets its `input` and `change` events).
+    pub async fn select_option(&self, select_css: &str, value: &str) {
+        let option = format!("{select_css} option[value=\"{value}\"]");
+        self.click(&option).await;
+        let chosen = self.find(select_css).await.property("value").await;
+        assert_eq!(
+            chosen.as_str(),
+            Some(value),
+            "clicking `{option}` chooses it"
+        );
+    }
+
     /// Runs `script` (a function body: use `return`) with `args`
     /// (`arguments[0]`…) synchronously in the page.
     pub async fn try_execute(&self, script: &str, args: &[Value]) -> Result<Value, WebDriverError> {

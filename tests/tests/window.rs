@@ -2,7 +2,11 @@
 //! WebKitWebDriver) on a private Xvfb display: the built `herald` binary,
 //! loopback ntfy servers publishing while the window is open, and the
 //! database read back with rusqlite to check that what the window shows is
-//! what was stored.
+//! what was stored. Besides the inbox (live messages, search, triage,
+//! hostile content), the admin screens: sources added, tested, edited,
+//! paused and removed through their forms, with a token that must never
+//! come back to the page; and settings (retention, export and import,
+//! start at login).
 //!
 //! The tests take turns ([`SERIAL`]): each starts an X server, a webview and
 //! the app, and the machines that run them have two cores.
@@ -14,7 +18,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use herald_tests::desktop::Desktop;
-use herald_tests::ntfy::NtfyServer;
+use herald_tests::ntfy::{NtfyAuth, NtfyServer};
 use herald_tests::webdriver::{Element, Session};
 use herald_tests::{now_ms, Herald, WAIT};
 use serde::Deserialize;
@@ -307,6 +311,267 @@ fn publish(server: &NtfyServer, title: &str, message: &str) {
     server.publish(json!({ "title": title, "message": message }));
 }
 
+/// How soon the sidebar's counts must follow a change made in the window:
+/// at once, give or take the UI's 200 ms refresh and a loaded machine, and
+/// well before anything else (a new message, a reload) would refresh them.
+const COUNTS_FOLLOW: Duration = Duration::from_secs(3);
+
+/// The badge on the sidebar item labelled `arguments[0]`: its text, `""`
+/// when the item has none, `null` when there is no such item.
+const SIDEBAR_BADGE_JS: &str = r#"
+    const [label] = arguments;
+    const item = [...document.querySelectorAll("nav.sidebar button.item")]
+        .find((item) => item.querySelector(".label")?.textContent.trim() === label);
+    if (!item) return null;
+    return item.querySelector(".badge")?.textContent.trim() ?? "";
+"#;
+
+/// The sources listed in the sidebar (not "Every source", which has no status).
+const SIDEBAR_SOURCES_JS: &str = r#"
+    return [...document.querySelectorAll("nav.sidebar ul.sources button.item[title] .label")]
+        .map((label) => label.textContent.trim());
+"#;
+
+/// Where `arguments[0]` occurs in the page: its markup, the values of its
+/// form controls, its text, and the webview's storage.
+const PAGE_HOLDS_JS: &str = r#"
+    const [needle] = arguments;
+    const places = [];
+    if (document.documentElement.outerHTML.includes(needle)) places.push("the markup");
+    if (document.body.innerText.includes(needle)) places.push("the text");
+    for (const control of document.querySelectorAll("input, textarea, select")) {
+        if (control.value.includes(needle)) places.push(`the value of ${control.dataset.testid ?? control.tagName}`);
+    }
+    if (JSON.stringify({ ...localStorage }).includes(needle)) places.push("localStorage");
+    if (JSON.stringify({ ...sessionStorage }).includes(needle)) places.push("sessionStorage");
+    return places;
+"#;
+
+/// Calls a backend command as the UI does; `window.__e2eInvoke` holds the
+/// outcome until [`invoke`] reads it.
+const INVOKE_JS: &str = r#"
+    const [command, args] = arguments;
+    window.__e2eInvoke = { pending: true };
+    window.__TAURI_INTERNALS__.invoke(command, args).then(
+        (value) => { window.__e2eInvoke = { ok: value ?? null }; },
+        (error) => { window.__e2eInvoke = { err: error ?? null }; },
+    );
+"#;
+
+/// `[data-testid=…]`: a control the UI names for these tests.
+fn testid(id: &str) -> String {
+    format!("[data-testid={id}]")
+}
+
+/// The card of the source named `name` on the sources screen.
+fn source_row(name: &str) -> String {
+    format!("[data-testid=source-row][data-source-name=\"{name}\"]")
+}
+
+/// Empties the input with this test id and types `text` into it.
+async fn fill(session: &Session, id: &str, text: &str) {
+    let input = session.find(&testid(id)).await;
+    input.clear().await;
+    if !text.is_empty() {
+        input.send_keys(text).await;
+    }
+    let value = input.property("value").await;
+    assert_eq!(
+        value.as_str(),
+        Some(text),
+        "the input `{id}` holds what was typed"
+    );
+}
+
+/// Waits (at most `timeout`) until the sidebar item labelled `label` shows
+/// the badge `expected` (`""`: no badge).
+async fn wait_badge(session: &Session, label: &str, expected: &str, timeout: Duration) {
+    session
+        .wait_for(
+            &format!("the sidebar's {label:?} badge to read {expected:?}"),
+            timeout,
+            || async {
+                let badge = session.execute(SIDEBAR_BADGE_JS, &[json!(label)]).await;
+                if badge == json!(expected) {
+                    Ok(())
+                } else {
+                    Err(format!("{badge}"))
+                }
+            },
+        )
+        .await;
+}
+
+async fn sidebar_sources(session: &Session) -> Vec<String> {
+    let value = session.execute(SIDEBAR_SOURCES_JS, &[]).await;
+    serde_json::from_value(value.clone())
+        .unwrap_or_else(|error| panic!("sidebar sources in an unexpected shape ({error}): {value}"))
+}
+
+/// Waits until the sidebar lists exactly these sources, in this order.
+async fn wait_sidebar_sources(session: &Session, expected: &[&str]) {
+    session
+        .wait_for(
+            &format!("the sidebar to list the sources {expected:?}"),
+            WAIT,
+            || async {
+                let shown = sidebar_sources(session).await;
+                if shown == expected {
+                    Ok(())
+                } else {
+                    Err(format!("{shown:?}"))
+                }
+            },
+        )
+        .await;
+}
+
+/// Waits until the card of the source `name` reports `state`
+/// (`connected`, `disabled`…).
+async fn wait_row_state(session: &Session, name: &str, state: &str) {
+    let row = source_row(name);
+    session
+        .wait_for(
+            &format!("the source {name:?} to be {state}"),
+            WAIT,
+            || async {
+                match session.try_find(&row).await {
+                    Ok(Some(card)) => {
+                        let shown = card.attribute("data-state").await;
+                        if shown.as_deref() == Some(state) {
+                            Ok(())
+                        } else {
+                            Err(format!("state {shown:?}"))
+                        }
+                    }
+                    Ok(None) => Err("no such card".into()),
+                    Err(error) => Err(error.to_string()),
+                }
+            },
+        )
+        .await;
+}
+
+/// Clicks "Test connection" and waits for the probe to report `expected`
+/// (`connected`, `auth_failed`…). The probe listens for a few seconds after
+/// it connects.
+async fn test_connection(session: &Session, expected: &str) {
+    session.click(&testid("source-test")).await;
+    session
+        .wait_for(
+            &format!("Test connection to report {expected}"),
+            WAIT,
+            || async {
+                let probe = session.find(&testid("source-probe-result")).await;
+                let state = probe.attribute("data-state").await;
+                if state.as_deref() == Some(expected) {
+                    Ok(())
+                } else {
+                    Err(format!("state {state:?}: {:?}", probe.text().await))
+                }
+            },
+        )
+        .await;
+}
+
+/// Calls a backend command as the UI does: `Ok` with what it resolved to,
+/// `Err` with what it rejected with.
+async fn invoke(
+    session: &Session,
+    command: &str,
+    args: serde_json::Value,
+) -> Result<serde_json::Value, serde_json::Value> {
+    session.execute(INVOKE_JS, &[json!(command), args]).await;
+    let outcome = session
+        .wait_script(
+            &format!("`{command}` to answer"),
+            WAIT,
+            "return window.__e2eInvoke.pending ? null : window.__e2eInvoke",
+            &[],
+        )
+        .await;
+    match outcome.get("ok") {
+        Some(value) => Ok(value.clone()),
+        None => Err(outcome["err"].clone()),
+    }
+}
+
+/// Runs `query` on the database opened read-only: the app may be running
+/// and is its only writer.
+fn try_query<T>(
+    database: &Path,
+    query: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+) -> Result<T, String> {
+    let connection = rusqlite::Connection::open_with_flags(
+        database,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|error| format!("cannot open {}: {error}", database.display()))?;
+    query(&connection).map_err(|error| format!("reading {} failed: {error}", database.display()))
+}
+
+fn query<T>(
+    database: &Path,
+    query: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+) -> T {
+    try_query(database, query).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// A source as stored, including what the window must never be sent.
+#[derive(Debug, Clone)]
+struct StoredSource {
+    id: i64,
+    name: String,
+    protocol: String,
+    url: String,
+    enabled: bool,
+    config: String,
+    secret_store: String,
+    secret: Option<String>,
+    removed: bool,
+}
+
+/// Every source row, removed ones included, oldest first.
+fn stored_sources(database: &Path) -> Vec<StoredSource> {
+    query(database, |connection| {
+        connection
+            .prepare(
+                "SELECT id, name, protocol, url, enabled, config, secret_store, secret, \
+                 removed_at IS NOT NULL FROM sources ORDER BY id",
+            )?
+            .query_map([], |row| {
+                Ok(StoredSource {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                    protocol: row.get(2)?,
+                    url: row.get(3)?,
+                    enabled: row.get(4)?,
+                    config: row.get(5)?,
+                    secret_store: row.get(6)?,
+                    secret: row.get(7)?,
+                    removed: row.get(8)?,
+                })
+            })?
+            .collect()
+    })
+}
+
+/// The titles stored for source `source`, oldest first.
+fn stored_titles(database: &Path, source: i64) -> Vec<String> {
+    query(database, |connection| {
+        connection
+            .prepare("SELECT title FROM messages WHERE source_id = ?1 ORDER BY id")?
+            .query_map([source], |row| row.get(0))?
+            .collect()
+    })
+}
+
+fn message_count(database: &Path) -> i64 {
+    query(database, |connection| {
+        connection.query_row("SELECT count(*) FROM messages", [], |row| row.get(0))
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_starts_the_demo_and_the_screens_look_right() {
     let _serial = SERIAL.lock().await;
@@ -424,6 +689,17 @@ async fn first_run_starts_the_demo_and_the_screens_look_right() {
     );
     session
         .screenshot(&desktop.screenshot_path("search-zh-CN.png"))
+        .await;
+    // The same search in the dark theme (the language stays Chinese).
+    reload_with(&session, &[("herald.theme", "dark")]).await;
+    let hits = search(&session, "订单").await;
+    assert!(
+        hits.len() >= 2,
+        "the search finds the same orders after a reload: {:?}",
+        titles(&hits)
+    );
+    session
+        .screenshot(&desktop.screenshot_path("search-zh-dark.png"))
         .await;
     eprintln!("screenshots: {}", desktop.screenshot_path("").display());
 
@@ -590,9 +866,21 @@ async fn triage_in_the_window_is_stored_and_survives_a_restart() {
         shown.iter().all(|row| row.unread && !row.starred),
         "everything starts unread and unstarred: {shown:?}"
     );
+    wait_badge(&session, "Unread", "5", WAIT).await;
+    wait_badge(&session, "Ops", "5", WAIT).await;
 
     // The detail: title, markdown rendered to HTML, tags.
+    let opened_at = Instant::now();
     let disk = open_message(&session, "Disk full on db-1").await;
+    // Opening reads it, and the sidebar's counts follow at once (the
+    // backend's `counts_changed`), not at the next message, which in this
+    // test never comes.
+    wait_badge(&session, "Unread", "4", COUNTS_FOLLOW).await;
+    wait_badge(&session, "Ops", "4", COUNTS_FOLLOW).await;
+    eprintln!(
+        "the unread badges dropped {:?} after the click that read a message",
+        opened_at.elapsed()
+    );
     let body = session
         .execute(
             "const body = document.querySelector('.detail .body'); return { strong: body.querySelector('strong')?.textContent, items: [...body.querySelectorAll('li')].map((item) => item.textContent), code: body.querySelector('code')?.textContent, link: body.querySelector('a')?.getAttribute('href') };",
@@ -625,6 +913,8 @@ async fn triage_in_the_window_is_stored_and_survives_a_restart() {
         state.is_some_and(|state| !state.read)
     })
     .await;
+    wait_badge(&session, "Unread", "5", COUNTS_FOLLOW).await;
+    wait_badge(&session, "Ops", "5", COUNTS_FOLLOW).await;
     wait_rows(&session, "the row to show unread", |rows| {
         rows.iter()
             .any(|row| row.title == "Disk full on db-1" && row.unread)
@@ -636,6 +926,8 @@ async fn triage_in_the_window_is_stored_and_survives_a_restart() {
         state.is_some_and(|state| state.read)
     })
     .await;
+    wait_badge(&session, "Unread", "4", COUNTS_FOLLOW).await;
+    wait_badge(&session, "Ops", "4", COUNTS_FOLLOW).await;
     click_text(&session, ".detail .triage button", "Mark unread").await;
     wait_stored(&database, "Disk full on db-1", "unread again", |state| {
         state.is_some_and(|state| !state.read)
@@ -791,9 +1083,8 @@ const TRIPWIRE_CHECK_JS: &str = r#"
         }
     }
     const body = document.querySelector(".detail .body");
-    // <input> is allowed for markdown task lists; what an <input> may be is
-    // checked on its own (see the hostile test).
-    const dangerous = "script, iframe, frame, frameset, object, embed, applet, form, button, textarea, select, style, link, meta, base, svg, math, template, noscript";
+    // No form control of any kind: a task list's boxes are characters.
+    const dangerous = "script, iframe, frame, frameset, object, embed, applet, form, button, input, textarea, select, style, link, meta, base, svg, math, template, noscript";
     for (const element of body ? body.querySelectorAll(dangerous) : []) {
         suspicious.push(`<${element.tagName.toLowerCase()}> in the body`);
     }
@@ -809,6 +1100,26 @@ const TRIPWIRE_CHECK_JS: &str = r#"
         suspicious,
     };
 "#;
+
+/// Fails if a bidirectional embedding, override or isolate control
+/// (U+202A–U+202E, U+2066–U+2069) is anywhere in the page's text.
+async fn assert_no_bidi_controls(session: &Session, moment: &str) {
+    let found = session
+        .execute(
+            r#"
+            const text = document.body.textContent;
+            return [...text.matchAll(/[\u202A-\u202E\u2066-\u2069]/g)]
+                .map((match) => text.slice(Math.max(0, match.index - 20), match.index + 20));
+            "#,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        found,
+        json!([]),
+        "{moment}: bidi controls reached the page, where they reorder what a reader sees"
+    );
+}
 
 /// Fails if anything ran, navigated, or got into the DOM live.
 async fn assert_inert(session: &Session, moment: &str) {
@@ -886,7 +1197,8 @@ async fn hostile_messages_stay_inert_readable_and_usable() {
          <p style=\"background:url(javascript:{TRIP})\">styled paragraph</p>\n\n\
          ![an image](javascript:{TRIP})\n\n\
          <input type=\"password\"> <input type=\"file\">\n\n\
-         - [x] a task list item\n\n\
+         - [x] a task list item\n\
+         - [ ] an open task item\n\n\
          after-payload-1"
     );
     let hostile_tag = format!("<img src=x onerror={TRIP}>");
@@ -907,12 +1219,20 @@ async fn hostile_messages_stay_inert_readable_and_usable() {
     let plain_title = format!("XSS-2 <img src=x onerror=\"{TRIP}\">");
     let plain_body = format!("<script>{TRIP}</script> plain <b>not bold</b>");
     publish(&server, &plain_title, &plain_body);
-    let bidi_title = "XSS-3 invoice \u{202E}fdp.exe";
+    // A right-to-left override would make this read "invoiceexe.pdf"; it is
+    // shown as U+FFFD instead, in the list and in the detail.
+    let bidi_title = "XSS-3 invoice\u{202E}fdp.exe";
+    let bidi_shown = "XSS-3 invoice\u{FFFD}fdp.exe";
     publish(
         &server,
         bidi_title,
         "bidi \u{202E}override\u{202C} in the body",
     );
+    server.publish(json!({
+        "title": "XSS-5 a markdown excerpt",
+        "message": "Quarterly **revenue** grew; see [the *summary*](https://example.com/q3) and `q3.csv` for __details__",
+        "content_type": "text/markdown",
+    }));
     let big_line = "the quick brown fox jumps over the lazy dog, again and again\n";
     let big_body: String = big_line.chars().cycle().take(1_000_000).collect();
     publish(&server, "XSS-4 a 1 MB body", &big_body);
@@ -920,14 +1240,16 @@ async fn hostile_messages_stay_inert_readable_and_usable() {
     let shown = wait_rows(&session, "the hostile messages, live", |rows| {
         let newest = [
             "XSS-4 a 1 MB body",
-            bidi_title,
+            "XSS-5 a markdown excerpt",
+            bidi_shown,
             plain_title.as_str(),
             markdown_title.as_str(),
         ];
-        (titles(rows).get(..4) == Some(&newest[..])).then(|| rows.to_vec())
+        (titles(rows).get(..5) == Some(&newest[..])).then(|| rows.to_vec())
     })
     .await;
     assert_inert(&session, "after the hostile messages arrived").await;
+    assert_no_bidi_controls(&session, "in the list").await;
     let big_row = &shown[0];
     assert!(
         big_row.preview.chars().count() <= 200,
@@ -958,17 +1280,21 @@ async fn hostile_messages_stay_inert_readable_and_usable() {
     );
     let inputs = session
         .execute(
-            "return [...document.querySelectorAll('.detail .body input')].map((input) => `${input.type}${input.disabled ? ' disabled' : ' enabled'}`);",
+            "return [...document.querySelectorAll('.detail .body input')].map((input) => input.outerHTML);",
             &[],
         )
         .await;
-    eprintln!("inputs the sanitiser let into the body: {inputs}");
-    assert!(
-        inputs
-            .as_array()
-            .is_some_and(|inputs| inputs.contains(&json!("checkbox disabled"))),
-        "a markdown task list item is a disabled checkbox: {inputs}"
+    assert_eq!(
+        inputs,
+        json!([]),
+        "no <input> reaches a body: not the raw password and file inputs, not a task list's checkbox"
     );
+    for item in ["☑ a task list item", "☐ an open task item"] {
+        assert!(
+            opened.body_text.contains(item),
+            "a task list item shows its box as a character ({item:?}): {opened:?}"
+        );
+    }
     assert!(
         !opened.buttons.iter().any(|button| button == "Open link"),
         "a javascript: click URL gets no Open link button: {:?}",
@@ -1038,8 +1364,14 @@ async fn hostile_messages_stay_inert_readable_and_usable() {
     );
     assert_inert(&session, "after opening the plain-text payloads").await;
 
-    // Bidi override: shown, and what a reader sees is recorded.
-    let bidi = open_message(&session, bidi_title).await;
+    // Bidi override: replaced, so the title reads in its stored order.
+    let bidi = open_message(&session, bidi_shown).await;
+    assert!(
+        bidi.body_text
+            .contains("bidi \u{FFFD}override\u{FFFD} in the body"),
+        "bidi controls in a body are replaced too: {bidi:?}"
+    );
+    assert_no_bidi_controls(&session, "with the bidi message open").await;
     let order = session
         .execute(
             r#"
@@ -1053,7 +1385,11 @@ async fn hostile_messages_stay_inert_readable_and_usable() {
             &[],
         )
         .await;
-    eprintln!("bidi override in a title: {order} (detail {bidi:?})");
+    assert_eq!(
+        order["reversed"],
+        json!(false),
+        "\"fdp\" is laid out before \".exe\", as stored: {order}"
+    );
     session
         .screenshot(&desktop.screenshot_path("hostile-bidi.png"))
         .await;
@@ -1093,6 +1429,37 @@ async fn hostile_messages_stay_inert_readable_and_usable() {
     eprintln!("a 1 MB body opened in {took:?}");
     assert_inert(&session, "after opening the 1 MB body").await;
 
+    // Search: a markdown body is excerpted as read, without its markup, and
+    // a highlighted title keeps the override replaced.
+    let hits = search(&session, "revenue").await;
+    assert_eq!(titles(&hits), ["XSS-5 a markdown excerpt"]);
+    let excerpt = &hits[0].preview;
+    assert!(
+        excerpt.contains("Quarterly revenue grew; see the summary and q3.csv for details"),
+        "the excerpt is the text as read: {excerpt:?}"
+    );
+    for markup in ["**", "__", "](", "`", "*"] {
+        assert!(
+            !excerpt.contains(markup),
+            "no markdown markup ({markup:?}) in a search excerpt: {excerpt:?}"
+        );
+    }
+    let hits = search(&session, "invoice").await;
+    assert_eq!(
+        titles(&hits),
+        [bidi_shown],
+        "a highlighted title shows U+FFFD for the override"
+    );
+    assert_no_bidi_controls(&session, "in search results").await;
+    session
+        .screenshot(&desktop.screenshot_path("hostile-search.png"))
+        .await;
+    clear_search(&session).await;
+    wait_rows(&session, "the whole list after the search", |rows| {
+        (rows.len() > 2 && rows.iter().all(|row| row.marks.is_empty())).then_some(())
+    })
+    .await;
+
     // The list still scrolls to its oldest row and back, and another
     // message still opens.
     session
@@ -1117,5 +1484,626 @@ async fn hostile_messages_stay_inert_readable_and_usable() {
     })
     .await;
     assert_inert(&session, "at the end").await;
+    desktop.quit(session).await;
+}
+
+/// The token the authenticated fixture accepts; searched for everywhere it
+/// must not be.
+const TOKEN: &str = "tk_e2e_Zq7xW2mRv9Lp4sNa";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_are_added_edited_paused_and_removed_in_the_window() {
+    let _serial = SERIAL.lock().await;
+    let alerts = NtfyServer::start_with_auth("alerts", NtfyAuth::Bearer(TOKEN.into())).await;
+    let builds = NtfyServer::start("builds").await;
+    let herald = Herald::new();
+    let database = herald.database();
+    let desktop = Desktop::start().await;
+    let session = desktop.launch(herald.data_dir()).await;
+    session.find(".first-run").await;
+
+    session.click(&testid("nav-manage-sources")).await;
+    session.find(&testid("sources-admin")).await;
+    session.click(&testid("add-source")).await;
+    session.find(&testid("source-form")).await;
+
+    // A URL Herald cannot subscribe to: the error sits under the field and
+    // nothing is stored.
+    fill(&session, "source-field-name", "Alerts").await;
+    session
+        .select_option(&testid("source-field-protocol"), "ntfy")
+        .await;
+    fill(&session, "source-field-url", "ftp://x").await;
+    session.click(&testid("source-save")).await;
+    let url_error = session.find(&testid("source-error-url")).await.text().await;
+    assert!(
+        url_error.contains("ftp"),
+        "the error names the scheme it refuses: {url_error:?}"
+    );
+    let placement = session
+        .execute(
+            r#"
+            const error = document.querySelector("[data-testid=source-error-url]");
+            const input = document.querySelector("[data-testid=source-field-url]");
+            return {
+                same_field: error.parentElement === input.parentElement,
+                invalid: input.getAttribute("aria-invalid"),
+                described: (input.getAttribute("aria-describedby") ?? "").split(" ").includes(error.id),
+                other_errors: [...document.querySelectorAll(".source-form .field-error")].length,
+            };
+            "#,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        placement,
+        json!({ "same_field": true, "invalid": "true", "described": true, "other_errors": 1 }),
+        "the error is the URL field's, and only the URL field's"
+    );
+    assert!(
+        stored_sources(&database).is_empty(),
+        "a refused form stores nothing"
+    );
+    // The backend refuses it on its own too, naming the field.
+    let refused = invoke(
+        &session,
+        "save_source",
+        json!({ "source": {
+            "id": null, "name": "Sneaky", "protocol": "ntfy", "url": "ftp://x", "enabled": true,
+            "auth_in_query": false, "headers": [],
+            "map": { "id": "", "title": "", "body": "", "priority": "", "time": "", "tags": "", "url": "", "group": "" },
+            "subscribe_frame": "", "resume_url": "", "text_frames": false, "ca_file": "",
+            "read_timeout_secs": 90, "max_frame_bytes": 1_048_576, "credentials": { "kind": "none" },
+        }}),
+    )
+    .await;
+    let refusal = refused.expect_err("save_source refuses an ftp:// URL");
+    assert_eq!(
+        (refusal["code"].as_str(), refusal["field"].as_str()),
+        (Some("invalid"), Some("url")),
+        "the backend's refusal names the URL field: {refusal}"
+    );
+    assert!(stored_sources(&database).is_empty(), "nothing was stored");
+
+    // A wrong token: Test connection says the server refused it.
+    fill(&session, "source-field-url", &alerts.topic_url()).await;
+    session
+        .select_option(&testid("source-field-credentials"), "token")
+        .await;
+    fill(&session, "source-field-token", "tk_wrong").await;
+    test_connection(&session, "auth_failed").await;
+    // The right one connects.
+    fill(&session, "source-field-token", TOKEN).await;
+    test_connection(&session, "connected").await;
+    let report = session
+        .find(&testid("source-probe-result"))
+        .await
+        .text()
+        .await;
+    eprintln!("Test connection on a quiet ntfy topic: {report:?}");
+    session
+        .screenshot(&desktop.screenshot_path("source-form.png"))
+        .await;
+    assert!(
+        stored_sources(&database).is_empty(),
+        "Test connection stores nothing"
+    );
+    session.click(&testid("source-save")).await;
+    session.find(&source_row("Alerts")).await;
+    wait_row_state(&session, "Alerts", "connected").await;
+    wait_sidebar_sources(&session, &["Alerts"]).await;
+
+    let sources = stored_sources(&database);
+    assert_eq!(sources.len(), 1, "one source is stored: {sources:?}");
+    let saved = &sources[0];
+    let alerts_id = saved.id;
+    assert_eq!(
+        (
+            saved.name.as_str(),
+            saved.protocol.as_str(),
+            saved.url.as_str(),
+            saved.enabled
+        ),
+        ("Alerts", "ntfy", alerts.topic_url().as_str(), true),
+        "the form's values are stored"
+    );
+    for (column, value) in [("config", &saved.config), ("url", &saved.url)] {
+        assert!(
+            !value.contains(TOKEN),
+            "the token is not in the {column} column: {value}"
+        );
+    }
+    // HERALD_KEYRING=off: the secret goes to its own column, never `config`.
+    eprintln!(
+        "the token is kept in: {} (secret column set: {})",
+        saved.secret_store,
+        saved.secret.is_some()
+    );
+    let accepted = alerts
+        .requests()
+        .into_iter()
+        .filter(|request| request.status == 101)
+        .count();
+    assert!(
+        accepted >= 1,
+        "the saved source connects with the token: {:?}",
+        alerts.requests()
+    );
+
+    // Published while the window is open: they appear live.
+    choose_view(&session, "Inbox").await;
+    for title in ["Alert 1", "Alert 2", "Alert 3"] {
+        publish(&alerts, title, "from the source added in the window");
+    }
+    wait_titles(&session, &["Alert 3", "Alert 2", "Alert 1"]).await;
+    wait_badge(&session, "Alerts", "3", WAIT).await;
+
+    // The edit form: the token stays write-only.
+    session.click(&testid("nav-manage-sources")).await;
+    session
+        .click(&format!(
+            "{} {}",
+            source_row("Alerts"),
+            testid("source-edit")
+        ))
+        .await;
+    session
+        .wait_script(
+            "the edit form to load",
+            WAIT,
+            "return document.querySelector('[data-testid=source-field-name]')?.value === 'Alerts' || null",
+            &[],
+        )
+        .await;
+    let token_input = session.find(&testid("source-field-token")).await;
+    assert_eq!(
+        token_input.property("value").await,
+        json!(""),
+        "the token input starts empty when editing"
+    );
+    let placeholder = token_input
+        .attribute("placeholder")
+        .await
+        .unwrap_or_default();
+    assert!(
+        placeholder.contains("stored"),
+        "the token input says a token is stored: {placeholder:?}"
+    );
+    let found = session.execute(PAGE_HOLDS_JS, &[json!(TOKEN)]).await;
+    assert_eq!(
+        found,
+        json!([]),
+        "the stored token reaches no part of the page"
+    );
+    let settings = invoke(&session, "get_source", json!({ "id": alerts_id }))
+        .await
+        .expect("get_source answers");
+    assert!(
+        !settings.to_string().contains(TOKEN),
+        "get_source never sends the token: {settings}"
+    );
+    assert_eq!(settings["stored_credentials"], json!("token"));
+    // Test connection uses the stored token the window never saw.
+    test_connection(&session, "connected").await;
+
+    // Rename: the stored token is kept and still works.
+    fill(&session, "source-field-name", "Alerts (prod)").await;
+    session.click(&testid("source-save")).await;
+    session.find(&source_row("Alerts (prod)")).await;
+    wait_sidebar_sources(&session, &["Alerts (prod)"]).await;
+    wait_row_state(&session, "Alerts (prod)", "connected").await;
+    let renamed = stored_sources(&database);
+    assert_eq!(
+        (renamed.len(), renamed[0].name.as_str()),
+        (1, "Alerts (prod)"),
+        "the rename is stored: {renamed:?}"
+    );
+    assert!(
+        !renamed[0].config.contains(TOKEN),
+        "saving the edit form keeps the token out of config"
+    );
+    publish(&alerts, "Alert 4", "after the rename");
+    wait_stored(&database, "Alert 4", "stored", |state| state.is_some()).await;
+
+    // Pause: the connection closes and what is published now is not stored.
+    session
+        .click(&format!(
+            "{} {}",
+            source_row("Alerts (prod)"),
+            testid("source-enabled")
+        ))
+        .await;
+    wait_row_state(&session, "Alerts (prod)", "disabled").await;
+    herald_tests::wait_for("the paused source to disconnect", WAIT, || async {
+        match alerts.active() {
+            0 => Ok(()),
+            open => Err(format!("{open} connections open")),
+        }
+    })
+    .await;
+    assert!(!stored_sources(&database)[0].enabled, "the pause is stored");
+    publish(
+        &alerts,
+        "While paused",
+        "published while the source was paused",
+    );
+    // An absence can only be watched for a while; with no connection open,
+    // a second is plenty for anything that could still arrive.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        stored(&database, "While paused").expect("the database reads"),
+        None,
+        "a paused source stores nothing"
+    );
+    assert_eq!(alerts.active(), 0, "a paused source stays disconnected");
+
+    // Resume: it reconnects from its cursor and catches up.
+    session
+        .click(&format!(
+            "{} {}",
+            source_row("Alerts (prod)"),
+            testid("source-enabled")
+        ))
+        .await;
+    wait_row_state(&session, "Alerts (prod)", "connected").await;
+    wait_stored(
+        &database,
+        "While paused",
+        "caught up after resuming",
+        |state| state.is_some(),
+    )
+    .await;
+    assert!(stored_sources(&database)[0].enabled, "the resume is stored");
+
+    // A second source, without credentials.
+    session.click(&testid("add-source")).await;
+    fill(&session, "source-field-name", "Builds").await;
+    fill(&session, "source-field-url", &builds.topic_url()).await;
+    session.click(&testid("source-save")).await;
+    wait_row_state(&session, "Builds", "connected").await;
+    publish(&builds, "Build 1", "green");
+    publish(&builds, "Build 2", "green again");
+    wait_stored(&database, "Build 2", "stored", |state| state.is_some()).await;
+    let builds_id = stored_sources(&database)
+        .iter()
+        .find(|source| source.name == "Builds")
+        .map(|source| source.id)
+        .expect("Builds is stored");
+    session
+        .wait_script(
+            "both cards to count their messages",
+            WAIT,
+            "return [...document.querySelectorAll('[data-testid=source-counts]')].map((counts) => counts.textContent).join(' | ').match(/5 messages stored.*2 messages stored/) || null",
+            &[],
+        )
+        .await;
+    session
+        .screenshot(&desktop.screenshot_path("sources-admin.png"))
+        .await;
+
+    // Remove Builds, keeping its messages.
+    session
+        .click(&format!(
+            "{} {}",
+            source_row("Builds"),
+            testid("source-remove")
+        ))
+        .await;
+    session.find(&testid("remove-source-dialog")).await;
+    session.click(&testid("remove-keep-messages")).await;
+    session.click(&testid("remove-confirm")).await;
+    session
+        .wait_script(
+            "the Builds card to go",
+            WAIT,
+            "return !document.querySelector('[data-testid=source-row][data-source-name=Builds]')",
+            &[],
+        )
+        .await;
+    wait_sidebar_sources(&session, &["Alerts (prod)"]).await;
+    assert_eq!(
+        stored_titles(&database, builds_id),
+        ["Build 1", "Build 2"],
+        "\"keep messages\" keeps them"
+    );
+    choose_view(&session, "All messages").await;
+    wait_titles(
+        &session,
+        &[
+            "Build 2",
+            "Build 1",
+            "While paused",
+            "Alert 4",
+            "Alert 3",
+            "Alert 2",
+            "Alert 1",
+        ],
+    )
+    .await;
+
+    // Remove Alerts with its messages.
+    session.click(&testid("nav-manage-sources")).await;
+    session
+        .click(&format!(
+            "{} {}",
+            source_row("Alerts (prod)"),
+            testid("source-remove")
+        ))
+        .await;
+    session.find(&testid("remove-source-dialog")).await;
+    session.click(&testid("remove-delete-messages")).await;
+    session.click(&testid("remove-confirm")).await;
+    session
+        .wait_script(
+            "the last card to go",
+            WAIT,
+            "return !document.querySelector('[data-testid=source-row]')",
+            &[],
+        )
+        .await;
+    wait_sidebar_sources(&session, &[]).await;
+    assert_eq!(
+        stored_titles(&database, alerts_id),
+        Vec::<String>::new(),
+        "\"delete messages\" deletes them"
+    );
+    assert_eq!(
+        stored_titles(&database, builds_id),
+        ["Build 1", "Build 2"],
+        "removing another source leaves these alone"
+    );
+    let removed = stored_sources(&database);
+    assert!(
+        removed.iter().all(|source| source.removed),
+        "both sources are removed: {removed:?}"
+    );
+    assert!(
+        removed
+            .iter()
+            .all(|source| source.secret.is_none() && !source.config.contains(TOKEN)),
+        "a removed source keeps no credentials: {removed:?}"
+    );
+    herald_tests::wait_for("the removed source to disconnect", WAIT, || async {
+        match alerts.active() + builds.active() {
+            0 => Ok(()),
+            open => Err(format!("{open} connections open")),
+        }
+    })
+    .await;
+    // What the window offers now: the kept messages, or the first-run screen.
+    session
+        .click("nav.sidebar button.item .view-icon.all")
+        .await;
+    let shown = session
+        .execute(
+            "return { first_run: !!document.querySelector('.first-run'), rows: [...document.querySelectorAll('.list [role=option][data-id] .title')].map((title) => title.textContent.trim()) };",
+            &[],
+        )
+        .await;
+    eprintln!("after removing every source (Builds' messages kept): {shown}");
+    desktop.quit(session).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_keep_retention_export_import_and_start_at_login() {
+    let _serial = SERIAL.lock().await;
+    let server = NtfyServer::start("reports").await;
+    server.publish(json!({
+        "title": "Weekly report",
+        "message": "**All** green, see [the dashboard](https://example.com/d)",
+        "content_type": "text/markdown",
+        "tags": ["report"],
+        "priority": 2,
+    }));
+    for title in [
+        "订单 #7 已发货",
+        "Backup done",
+        "Disk at 80%",
+        "Login from a new device",
+    ] {
+        publish(&server, title, "a message to export");
+    }
+    let herald = Herald::new();
+    herald
+        .add_source("Reports", "ntfy", &server.topic_url(), &[])
+        .await;
+    let database = herald.database();
+    let desktop = Desktop::start().await;
+    let session = desktop.launch(herald.data_dir()).await;
+    wait_rows(&session, "the five messages", |rows| {
+        (rows.len() == 5).then_some(())
+    })
+    .await;
+
+    session.click(&testid("nav-settings")).await;
+    session.find(&testid("settings-view")).await;
+
+    // Retention: stored as one setting, and nothing recent is pruned.
+    fill(&session, "settings-max-age", "30").await;
+    session.click(&testid("settings-retention-apply")).await;
+    session
+        .wait_script(
+            "the retention to be saved",
+            WAIT,
+            "return document.querySelector('[data-testid=settings-retention-status]')?.textContent.includes('Retention saved') || null",
+            &[],
+        )
+        .await;
+    let retention: String = query(&database, |connection| {
+        connection.query_row(
+            "SELECT value FROM settings WHERE key = 'retention'",
+            [],
+            |row| row.get(0),
+        )
+    });
+    let retention: serde_json::Value =
+        serde_json::from_str(&retention).expect("the retention setting is json");
+    assert_eq!(
+        retention,
+        json!({ "max_age_days": 30, "max_per_source": null }),
+        "the retention setting is what the form applied"
+    );
+    assert_eq!(
+        message_count(&database),
+        5,
+        "a 30-day limit prunes nothing received today"
+    );
+
+    // Export: a JSON Lines file, one line per stored message.
+    session.click(&testid("settings-export")).await;
+    let path = session
+        .wait_script(
+            "the export's path",
+            WAIT,
+            "return document.querySelector('[data-testid=settings-export-result] code.path')?.textContent.trim() || null",
+            &[],
+        )
+        .await;
+    let export = std::path::PathBuf::from(path.as_str().expect("a path is text"));
+    assert!(
+        export.starts_with(herald.data_dir().join("exports")),
+        "without a Downloads folder, exports go to the data folder: {}",
+        export.display()
+    );
+    let exported = std::fs::read_to_string(&export)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", export.display()));
+    let lines: Vec<serde_json::Value> = exported
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("an export line is not json ({error}): {line}"))
+        })
+        .collect();
+    assert_eq!(
+        lines.len() as i64,
+        message_count(&database),
+        "one line per stored message"
+    );
+    let result = session
+        .find(&testid("settings-export-result"))
+        .await
+        .text()
+        .await;
+    assert!(
+        result.contains("Wrote 5 messages"),
+        "the window says how many it wrote: {result:?}"
+    );
+
+    // Start at login: an XDG autostart entry under $HOME, and gone again.
+    let entry = desktop.home().join(".config/autostart/Herald.desktop");
+    assert!(!entry.exists(), "no autostart entry to begin with");
+    session.click(&testid("settings-autostart")).await;
+    herald_tests::wait_for("the autostart entry to be written", WAIT, || async {
+        std::fs::read_to_string(&entry).map_err(|error| error.to_string())
+    })
+    .await;
+    let contents = std::fs::read_to_string(&entry).expect("the entry was just read");
+    eprintln!("the autostart entry:\n{contents}");
+    assert!(
+        contents.contains("[Desktop Entry]")
+            && contents.contains("Exec=")
+            && contents.contains("herald"),
+        "the entry starts Herald: {contents}"
+    );
+    assert_eq!(
+        session
+            .find(&testid("settings-autostart"))
+            .await
+            .property("checked")
+            .await,
+        json!(true)
+    );
+    session
+        .screenshot(&desktop.screenshot_path("settings.png"))
+        .await;
+    session.click(&testid("settings-autostart")).await;
+    herald_tests::wait_for("the autostart entry to be removed", WAIT, || async {
+        if entry.exists() {
+            Err("still there".to_string())
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+    assert_eq!(
+        session
+            .find(&testid("settings-autostart"))
+            .await
+            .property("checked")
+            .await,
+        json!(false)
+    );
+    desktop.quit(session).await;
+
+    // Import that file into another installation, through the file input.
+    let second = Herald::new();
+    let session = desktop.launch(second.data_dir()).await;
+    session.find(".first-run").await;
+    session.click(&testid("nav-settings")).await;
+    let export_path = export.to_str().expect("a utf-8 path");
+    session
+        .find(&testid("settings-import"))
+        .await
+        .send_keys(export_path)
+        .await;
+    session
+        .wait_script(
+            "the import to finish",
+            WAIT,
+            "return document.querySelector('[data-testid=settings-import-result]')?.textContent.includes('5 messages imported') || null",
+            &[],
+        )
+        .await;
+    let imported = second.database();
+    assert_eq!(
+        message_count(&imported),
+        5,
+        "every exported message is imported"
+    );
+    let titles_of = |database: &Path| {
+        query(database, |connection| {
+            connection
+                .prepare(
+                    "SELECT title, body, read, starred, priority FROM messages ORDER BY title",
+                )?
+                .query_map([], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, bool>(2)?,
+                        row.get::<_, bool>(3)?,
+                        row.get::<_, i64>(4)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+    };
+    assert_eq!(
+        titles_of(&imported),
+        titles_of(&database),
+        "the import holds what was exported"
+    );
+    // The same file again: everything is already there.
+    session
+        .find(&testid("settings-import"))
+        .await
+        .send_keys(export_path)
+        .await;
+    session
+        .wait_script(
+            "the second import to finish",
+            WAIT,
+            "return document.querySelector('[data-testid=settings-import-result]')?.textContent.match(/0 messages imported.*5 already here/) || null",
+            &[],
+        )
+        .await;
+    assert_eq!(message_count(&imported), 5, "a second import adds nothing");
+    // The imported messages are in the inbox, under a paused source.
+    choose_view(&session, "All messages").await;
+    wait_rows(&session, "the imported messages", |rows| {
+        (rows.len() == 5).then_some(())
+    })
+    .await;
+    wait_sidebar_sources(&session, &["Reports"]).await;
     desktop.quit(session).await;
 }
