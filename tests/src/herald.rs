@@ -19,15 +19,21 @@ use crate::{lock, try_wait_for, WAIT};
 /// How long one CLI command may take before the test fails.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The `herald` binary next to this test executable:
-/// `target/<profile>/deps/<test>` → `target/<profile>/herald`.
+/// The `herald` binary of the same build as this executable: a test lives
+/// in `target/<profile>/deps/`, a binary such as `herald-bench` in
+/// `target/<profile>/`, and `herald` in `target/<profile>/`.
 pub fn herald_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("the test knows its own path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test executable lives in target/<profile>/deps");
-    let binary = profile_dir.join(format!("herald{}", std::env::consts::EXE_SUFFIX));
+    let name = format!("herald{}", std::env::consts::EXE_SUFFIX);
+    let own_dir = exe.parent().expect("an executable lives in a directory");
+    let profile_dir = if own_dir.join(&name).is_file() {
+        own_dir
+    } else {
+        own_dir
+            .parent()
+            .expect("the test executable lives in target/<profile>/deps")
+    };
+    let binary = profile_dir.join(name);
     assert!(
         binary.is_file(),
         "the herald binary is not at {}; build it first with `cargo build -p herald` \

@@ -90,6 +90,12 @@ const LAUNCH_TARGET_MS: f64 = 1000.0;
 const PSS_TARGET_MIB: f64 = 250.0;
 /// How long the window sits before its memory is read.
 const IDLE_BEFORE_PSS: Duration = Duration::from_secs(15);
+/// Scrolling: rows scrolled, and the frame-time target (one 60 Hz frame).
+const SCROLL_ROWS: usize = 10_000;
+const FRAME_TARGET_MS: f64 = 16.7;
+/// Burst: messages arriving at once, and the input-latency target.
+const BURST_MESSAGES: usize = 10_000;
+const INPUT_TARGET_MS: f64 = 50.0;
 
 const SWEEP_ROWS: [usize; 3] = [1000, 4096, 16_384];
 const SWEEP_DELAYS_MS: [u64; 3] = [2, 4, 20];
@@ -487,7 +493,7 @@ fn run() -> Result<bool> {
         all_pass &= search_section(&options, &mut report, &mut summary)?;
     }
     if options.mode.runs(Mode::Window) {
-        all_pass &= window_section(&options, &mut report, &mut summary)?;
+        all_pass &= window_section(&options, &runtime, &mut report, &mut summary)?;
     }
 
     println!("\n== Summary ==");
@@ -1011,6 +1017,7 @@ fn search_section(
 
 fn window_section(
     options: &Options,
+    runtime: &tokio::runtime::Runtime,
     report: &mut serde_json::Value,
     summary: &mut Vec<String>,
 ) -> Result<bool> {
@@ -1095,6 +1102,74 @@ fn window_section(
         }
         launches.push(result);
     }
-    report["window"] = json!({ "launches": launches, "memory": memory, "pass": pass });
+    drop(display);
+
+    // Scrolling and a burst, driven through WebDriver on the smallest inbox
+    // of at least 100,000 messages (enough rows to scroll 10,000).
+    let count = options
+        .window_messages
+        .iter()
+        .copied()
+        .filter(|count| *count >= SCROLL_ROWS * 2)
+        .min()
+        .unwrap_or(100_000);
+    let (data_dir, _) = window::prepare_inbox(&options.tmpfs_dir, options.seed, count)?;
+    let scratch = options.tmpfs_dir.join("window-burst");
+    let (scroll, burst) = runtime.block_on(async {
+        let desktop = herald_tests::desktop::Desktop::start().await;
+        let scroll = window::scroll(&desktop, &data_dir, SCROLL_ROWS).await;
+        let burst =
+            window::burst(&desktop, &data_dir, &scratch, BURST_MESSAGES, options.seed).await;
+        (scroll, burst)
+    });
+    let _ = std::fs::remove_dir_all(&scratch);
+    let scroll = scroll?;
+    let scroll_ok = scroll.frames.p95_ms < FRAME_TARGET_MS;
+    pass &= scroll_ok;
+    println!(
+        "scroll     {:.0} rows of {} in {:.1} s ({ROWS_PER_FRAME} rows a frame, paging as it goes): frame p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.0} ms; {} of {} frames long (> 1.5x median)  (target p95 < {FRAME_TARGET_MS} ms: {})",
+        scroll.rows_scrolled,
+        grouped(count as f64),
+        scroll.seconds,
+        scroll.frames.p50_ms,
+        scroll.frames.p95_ms,
+        scroll.frames.p99_ms,
+        scroll.frames.max_ms,
+        scroll.long_frames,
+        scroll.frames.samples,
+        if scroll_ok { "PASS" } else { "MISS" },
+        ROWS_PER_FRAME = window::ROWS_PER_FRAME,
+    );
+    summary.push(format!(
+        "scroll     frame time p95 {:.1} ms (target < {FRAME_TARGET_MS}) {}",
+        scroll.frames.p95_ms,
+        if scroll_ok { "PASS" } else { "MISS" }
+    ));
+    let burst = burst?;
+    let burst_ok = burst.latency.p95_ms < INPUT_TARGET_MS;
+    pass &= burst_ok;
+    println!(
+        "burst      {} messages stored in {:.1} s with the window open; key press to next frame: p50 {:.1} ms, p95 {:.1} ms, max {:.0} ms over {} presses  (target p95 < {INPUT_TARGET_MS} ms: {})",
+        grouped(burst.messages as f64),
+        burst.ingest_seconds,
+        burst.latency.p50_ms,
+        burst.latency.p95_ms,
+        burst.latency.max_ms,
+        burst.latency.samples,
+        if burst_ok { "PASS" } else { "MISS" }
+    );
+    summary.push(format!(
+        "burst      input latency p95 {:.1} ms during {} messages (target < {INPUT_TARGET_MS}) {}",
+        burst.latency.p95_ms,
+        grouped(burst.messages as f64),
+        if burst_ok { "PASS" } else { "MISS" }
+    ));
+    report["window"] = json!({
+        "launches": launches,
+        "memory": memory,
+        "scroll": scroll,
+        "burst": burst,
+        "pass": pass,
+    });
     Ok(pass)
 }

@@ -1,5 +1,7 @@
-//! (d) The window: launch to painted inbox and idle memory, with the real
-//! `herald` binary (release build) under Xvfb.
+//! (d) The window: launch to painted inbox, idle memory, scrolling frame
+//! times and input latency during a burst, with the real `herald` binary
+//! (release build) under Xvfb; the last two are driven through WebDriver
+//! (tauri-driver), as the window tests are.
 //!
 //! Launch is timed from spawning the process to its `herald::launch` log
 //! line "window shown (painted)", which the app writes when the UI reports
@@ -15,6 +17,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use herald_core::store;
+use serde_json::json;
 
 use crate::herald_bench::error::{Context, Result};
 use crate::herald_bench::raw::Experiment;
@@ -325,5 +328,267 @@ pub fn time_launches(
         median_ms: median(&times),
         max_ms: times.iter().copied().fold(0.0, f64::max),
         runs: launches,
+    })
+}
+
+// ------------------------------------------------- driven through WebDriver
+
+/// Figures of a distribution of milliseconds.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Spread {
+    pub samples: usize,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Spread {
+    fn of(values: &[f64]) -> Spread {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let at = |fraction: f64| {
+            if sorted.is_empty() {
+                return 0.0;
+            }
+            let rank = (fraction * sorted.len() as f64).ceil() as usize;
+            sorted[rank.clamp(1, sorted.len()) - 1]
+        };
+        Spread {
+            samples: sorted.len(),
+            p50_ms: at(0.5),
+            p95_ms: at(0.95),
+            p99_ms: at(0.99),
+            max_ms: sorted.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
+/// Scrolling figures: requestAnimationFrame deltas while the list scrolls
+/// `rows` rows, `ROWS_PER_FRAME` a frame (a fast fling), paging as it goes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Scroll {
+    pub rows_scrolled: f64,
+    pub seconds: f64,
+    pub frames: Spread,
+    /// Frames that took more than 1.5 refresh intervals (dropped frames).
+    pub long_frames: usize,
+}
+
+/// Input latency during a burst: a key press (`j`, move down) posted as a
+/// task every 50 ms, timed from posting to the next frame after its handler.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Burst {
+    pub messages: usize,
+    /// From the first publish to the last of them committed.
+    pub ingest_seconds: f64,
+    pub latency: Spread,
+}
+
+pub const ROWS_PER_FRAME: f64 = 5.0;
+const SCROLL_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Installs the scroll recorder; `window.__herald_scroll` holds the result.
+const SCROLL_SCRIPT: &str = r#"
+const target = arguments[0], perFrame = arguments[1];
+const viewport = document.querySelector('.list .viewport');
+const row = document.querySelector('.list [data-id]');
+if (!viewport || !row) return 'no list';
+const rowHeight = row.getBoundingClientRect().height;
+const state = { done: false, deltas: [], rows: 0, started: performance.now() };
+window.__herald_scroll = state;
+let last = 0;
+const frame = (now) => {
+  if (last) state.deltas.push(now - last);
+  last = now;
+  viewport.scrollTop += perFrame * rowHeight;
+  state.rows = viewport.scrollTop / rowHeight;
+  if (state.rows >= target || state.deltas.length >= 20000) {
+    state.done = true;
+    state.seconds = (now - state.started) / 1000;
+  } else {
+    requestAnimationFrame(frame);
+  }
+};
+requestAnimationFrame(frame);
+return 'started';
+"#;
+
+/// Installs the input probe; `window.__herald_probe` holds its samples.
+const PROBE_SCRIPT: &str = r#"
+const probe = { stop: false, samples: [] };
+window.__herald_probe = probe;
+const press = () => {
+  if (probe.stop) return;
+  const posted = performance.now();
+  setTimeout(() => {
+    document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'j', bubbles: true }));
+    requestAnimationFrame(() => {
+      probe.samples.push(performance.now() - posted);
+      setTimeout(press, 50);
+    });
+  }, 0);
+};
+press();
+return true;
+"#;
+
+fn numbers(value: &serde_json::Value) -> Vec<f64> {
+    value
+        .as_array()
+        .map(|items| items.iter().filter_map(serde_json::Value::as_f64).collect())
+        .unwrap_or_default()
+}
+
+/// Scrolls `rows` rows of the inbox in `data_dir` and records frame times.
+pub async fn scroll(
+    desktop: &herald_tests::desktop::Desktop,
+    data_dir: &Path,
+    rows: usize,
+) -> Result<Scroll> {
+    let session = desktop.launch(data_dir).await;
+    session
+        .wait_script(
+            "the first rows",
+            Duration::from_secs(30),
+            "return document.querySelectorAll('.list [data-id]').length > 10",
+            &[],
+        )
+        .await;
+    let started = session
+        .execute(SCROLL_SCRIPT, &[json!(rows), json!(ROWS_PER_FRAME)])
+        .await;
+    let outcome = if started != json!("started") {
+        Err(format!("the scroll benchmark could not start: {started}").into())
+    } else {
+        let deadline = Instant::now() + SCROLL_TIMEOUT;
+        loop {
+            // Looking once a second keeps WebDriver out of the frames measured.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let state = session.execute("return window.__herald_scroll", &[]).await;
+            if state["done"].as_bool() == Some(true) {
+                let deltas = numbers(&state["deltas"]);
+                let frames = Spread::of(&deltas);
+                let long_frames = deltas
+                    .iter()
+                    .filter(|delta| **delta > frames.p50_ms * 1.5)
+                    .count();
+                break Ok(Scroll {
+                    rows_scrolled: state["rows"].as_f64().unwrap_or(0.0),
+                    seconds: state["seconds"].as_f64().unwrap_or(0.0),
+                    frames,
+                    long_frames,
+                });
+            }
+            if Instant::now() > deadline {
+                break Err(format!(
+                    "scrolling {rows} rows did not finish within {} s (reached {:.0})",
+                    SCROLL_TIMEOUT.as_secs(),
+                    state["rows"].as_f64().unwrap_or(0.0)
+                )
+                .into());
+            }
+        }
+    };
+    desktop.quit(session).await;
+    outcome
+}
+
+/// Copies an inbox (database and WAL) into a fresh directory.
+fn copy_inbox(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for name in ["herald.db", "herald.db-wal"] {
+        let source = from.join(name);
+        if source.exists() {
+            std::fs::copy(&source, to.join(name))
+                .with_context(|| format!("copying {}", source.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Publishes `messages` at once to a source of a copy of `inbox` while the
+/// window is open, and times key presses until they are all committed.
+pub async fn burst(
+    desktop: &herald_tests::desktop::Desktop,
+    inbox: &Path,
+    scratch: &Path,
+    messages: usize,
+    seed: u64,
+) -> Result<Burst> {
+    let _ = std::fs::remove_dir_all(scratch);
+    copy_inbox(inbox, scratch)?;
+    let server = herald_tests::ntfy::NtfyServer::start("burst").await;
+    let database = scratch.join("herald.db");
+    let source = {
+        let mut connection = store::open_connection(&database)?;
+        let transaction = connection.transaction()?;
+        let id = store::insert_source(
+            &transaction,
+            &store::NewSource {
+                name: "Burst".into(),
+                protocol: herald_core::model::Protocol::Ntfy,
+                url: server.topic_url(),
+                enabled: true,
+                config: herald_core::config::SourceConfig::default(),
+            },
+            herald_core::model::now_ms(),
+        )?;
+        transaction.commit()?;
+        id
+    };
+    let count_stored = || -> Result<usize> {
+        let connection = store::open_connection(&database)?;
+        Ok(connection.query_row(
+            "SELECT count(*) FROM messages WHERE source_id = ?1",
+            [source.0],
+            |row| row.get(0),
+        )?)
+    };
+    let session = desktop.launch(scratch).await;
+    let connected = Instant::now() + Duration::from_secs(30);
+    while server.active() == 0 {
+        ensure!(
+            Instant::now() < connected,
+            "the burst source did not connect"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    session.execute(PROBE_SCRIPT, &[]).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut generator = crate::herald_bench::corpus::Generator::new(seed ^ 0xb0057);
+    let mut events: Vec<serde_json::Value> = (0..messages)
+        .map(|_| serde_json::from_str(&generator.next_frame()))
+        .collect::<std::result::Result<_, _>>()?;
+    for event in &mut events {
+        // The generated frames name their own topic; the source listens to "burst".
+        event["topic"] = json!("burst");
+    }
+    let published = Instant::now();
+    server.publish_many(events);
+    let deadline = published + Duration::from_secs(120);
+    let mut stored = 0;
+    while stored < messages && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stored = count_stored()?;
+    }
+    let ingest_seconds = published.elapsed().as_secs_f64();
+    // The UI reloads after the last commit: keep pressing keys through that.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let samples = session
+        .execute(
+            "window.__herald_probe.stop = true; return window.__herald_probe.samples",
+            &[],
+        )
+        .await;
+    desktop.quit(session).await;
+    ensure!(
+        stored >= messages,
+        "only {stored} of {messages} burst messages were stored within 120 s"
+    );
+    Ok(Burst {
+        messages,
+        ingest_seconds,
+        latency: Spread::of(&numbers(&samples)),
     })
 }
