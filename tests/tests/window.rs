@@ -1880,7 +1880,20 @@ async fn sources_are_added_edited_paused_and_removed_in_the_window() {
             &[],
         )
         .await;
-    eprintln!("after removing every source (Builds' messages kept): {shown}");
+    assert_eq!(
+        shown["first_run"],
+        json!(false),
+        "messages kept from a removed source make an inbox, not a first run: {shown}"
+    );
+    let titles = session
+        .wait_script(
+            "the kept messages in the list",
+            WAIT,
+            "const titles = [...document.querySelectorAll('.list [role=option][data-id] .title')].map((title) => title.textContent.trim()); return titles.includes('Build 1') && titles.includes('Build 2') ? titles : null;",
+            &[],
+        )
+        .await;
+    eprintln!("after removing every source (Builds' messages kept): {titles}");
     desktop.quit(session).await;
 }
 
@@ -2004,6 +2017,10 @@ async fn settings_keep_retention_export_import_and_start_at_login() {
             && contents.contains("Exec=")
             && contents.contains("herald"),
         "the entry starts Herald: {contents}"
+    );
+    assert!(
+        contents.contains("--data-dir"),
+        "login opens the inbox this window shows, not the default one: {contents}"
     );
     assert_eq!(
         session

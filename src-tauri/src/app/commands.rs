@@ -30,6 +30,7 @@ fn ids(ids: Vec<i64>) -> Result<Selection> {
 
 #[tauri::command]
 pub async fn list_messages(state: State<'_, AppState>, query: ListQuery) -> Result<MessagePage> {
+    tracing::debug!(target: "herald::launch", "list_messages at {} ms", state.started.elapsed().as_millis());
     let limit = query.limit();
     let filter = query.filter();
     let search = query.search.clone().filter(|text| !text.trim().is_empty());
@@ -70,8 +71,9 @@ pub async fn get_message(state: State<'_, AppState>, id: i64) -> Result<MessageD
 
 #[tauri::command]
 pub async fn list_sources(state: State<'_, AppState>) -> Result<Vec<SourceView>> {
-    let stats = state.store.read_async(store::stats).await?;
-    Ok(stats.sources.iter().map(SourceView::from).collect())
+    tracing::debug!(target: "herald::launch", "list_sources at {} ms", state.started.elapsed().as_millis());
+    let sources = state.store.read_async(store::source_stats).await?;
+    Ok(sources.iter().map(SourceView::from).collect())
 }
 
 #[tauri::command]

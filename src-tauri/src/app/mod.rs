@@ -84,6 +84,23 @@ impl Default for WindowOptions {
     }
 }
 
+/// What "start at login" runs Herald with: the data directory, unless it
+/// is the default one, so login opens the inbox this window shows.
+fn autostart_args(data_dir: &Path) -> Vec<String> {
+    let default = dirs::data_dir().map(|directory| directory.join("herald"));
+    if default.as_deref() == Some(data_dir) {
+        return Vec::new();
+    }
+    let path = data_dir.display().to_string();
+    // The login entry is a desktop file's Exec line: quote a path with spaces.
+    let path = if path.contains(char::is_whitespace) {
+        format!("\"{}\"", path.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        path
+    };
+    vec!["--data-dir".into(), path]
+}
+
 /// Resolves on SIGTERM or Ctrl+C; false if signals cannot be watched.
 async fn shutdown_signal() -> bool {
     #[cfg(unix)]
@@ -120,7 +137,7 @@ fn require_display() -> anyhow::Result<()> {
 pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
     require_display()?;
     let database = data_dir.join("herald.db");
-    let data_dir = data_dir.to_path_buf();
+    let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
     let store = Store::open(&database, BatchLimits::default())
         .with_context(|| format!("cannot open the database {}", database.display()))?;
     let app = tauri::Builder::default()
@@ -144,12 +161,16 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
                 .build(),
         )
         .plugin(tauri_plugin_opener::init())
-        .plugin(tauri_plugin_autostart::init(
-            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-            None,
-        ))
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .args(autostart_args(&data_dir))
+                .build(),
+        )
         .setup(move |app| {
+            let started = options.started;
+            tracing::debug!(target: "herald::launch", "setup at {} ms", started.elapsed().as_millis());
             let engine = tauri::async_runtime::block_on(Engine::start(store.clone()))?;
+            tracing::debug!(target: "herald::launch", "engine started at {} ms", started.elapsed().as_millis());
             events::forward(app.handle().clone(), engine.subscribe());
             app.manage(AppState {
                 store,

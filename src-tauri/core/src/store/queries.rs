@@ -542,6 +542,25 @@ pub struct Stats {
 }
 
 pub fn stats(connection: &Connection) -> Result<Stats> {
+    let sources = source_stats(connection)?;
+    // Totals count every message, those of removed sources kept for history too.
+    let (stored, unread): (u64, u64) = connection.query_row(
+        "SELECT count(*), (SELECT count(*) FROM messages WHERE read = 0) FROM messages",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    let totals = Totals {
+        stored,
+        unread,
+        frames_rejected: sources.iter().map(|source| source.frames_rejected).sum(),
+        frames_malformed: sources.iter().map(|source| source.frames_malformed).sum(),
+    };
+    Ok(Stats { sources, totals })
+}
+
+/// Per-source counts and status, without the totals (which cost two more
+/// scans of the messages): what the window's sidebar needs.
+pub fn source_stats(connection: &Connection) -> Result<Vec<SourceStats>> {
     let mut statement = connection.prepare_cached(
         "SELECT s.id, s.name, s.protocol, s.enabled,
                 (SELECT count(*) FROM messages m WHERE m.source_id = s.id),
@@ -574,19 +593,7 @@ pub fn stats(connection: &Connection) -> Result<Stats> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    // Totals count every message, those of removed sources kept for history too.
-    let (stored, unread): (u64, u64) = connection.query_row(
-        "SELECT count(*), (SELECT count(*) FROM messages WHERE read = 0) FROM messages",
-        [],
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )?;
-    let totals = Totals {
-        stored,
-        unread,
-        frames_rejected: sources.iter().map(|source| source.frames_rejected).sum(),
-        frames_malformed: sources.iter().map(|source| source.frames_malformed).sum(),
-    };
-    Ok(Stats { sources, totals })
+    Ok(sources)
 }
 
 /// Unread messages per source, for the sidebar and the tray.
