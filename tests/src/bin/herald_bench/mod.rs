@@ -53,6 +53,8 @@ options:
   --search-messages N    size of the search corpus (default 1000000)
   --window-messages N,M  inbox sizes for the launch figures (default 100000,1000000)
   --window-runs N        launches per inbox size; the median is reported (default 5)
+  --scroll-rows-per-frame R
+                         scrolling speed for the frame-time figure (default 5: a fast fling)
   --tmpfs-dir DIR        memory-backed directory (default /dev/shm/herald-bench)
   --disk-dir DIR         directory on a real disk (default $CARGO_TARGET_DIR/../herald-bench,
                          else ./target/herald-bench)
@@ -124,6 +126,7 @@ struct Options {
     search_messages: usize,
     window_messages: Vec<usize>,
     window_runs: usize,
+    scroll_rows_per_frame: f64,
     tmpfs_dir: PathBuf,
     disk_dir: PathBuf,
     disk: bool,
@@ -171,6 +174,7 @@ fn parse_options() -> Result<Options> {
         search_messages: 1_000_000,
         window_messages: vec![100_000, 1_000_000],
         window_runs: 5,
+        scroll_rows_per_frame: window::ROWS_PER_FRAME,
         tmpfs_dir: PathBuf::from("/dev/shm/herald-bench"),
         disk_dir: default_disk_dir(),
         disk: true,
@@ -200,6 +204,13 @@ fn parse_options() -> Result<Options> {
                     .split(',')
                     .map(|count| parse_number(count.trim()).map(|count| count as usize))
                     .collect::<Result<_>>()?;
+            }
+            "--scroll-rows-per-frame" => {
+                options.scroll_rows_per_frame = value(&arg)?
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|rows| *rows > 0.0)
+                    .context("--scroll-rows-per-frame takes a positive number")?;
             }
             "--window-runs" => options.window_runs = (parse_number(&value(&arg)?)? as usize).max(1),
             "all" => options.mode = Mode::All,
@@ -1117,7 +1128,13 @@ fn window_section(
     let scratch = options.tmpfs_dir.join("window-burst");
     let (scroll, burst) = runtime.block_on(async {
         let desktop = herald_tests::desktop::Desktop::start().await;
-        let scroll = window::scroll(&desktop, &data_dir, SCROLL_ROWS).await;
+        let scroll = window::scroll(
+            &desktop,
+            &data_dir,
+            SCROLL_ROWS,
+            options.scroll_rows_per_frame,
+        )
+        .await;
         let burst =
             window::burst(&desktop, &data_dir, &scratch, BURST_MESSAGES, options.seed).await;
         (scroll, burst)
@@ -1127,10 +1144,11 @@ fn window_section(
     let scroll_ok = scroll.frames.p95_ms < FRAME_TARGET_MS;
     pass &= scroll_ok;
     println!(
-        "scroll     {:.0} rows of {} in {:.1} s ({ROWS_PER_FRAME} rows a frame, paging as it goes): frame p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.0} ms; {} of {} frames long (> 1.5x median)  (target p95 < {FRAME_TARGET_MS} ms: {})",
+        "scroll     {:.0} rows of {} in {:.1} s ({} rows a frame, paging as it goes): frame p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.0} ms; {} of {} frames long (> 1.5x median)  (target p95 < {FRAME_TARGET_MS} ms: {})",
         scroll.rows_scrolled,
         grouped(count as f64),
         scroll.seconds,
+        options.scroll_rows_per_frame,
         scroll.frames.p50_ms,
         scroll.frames.p95_ms,
         scroll.frames.p99_ms,
@@ -1138,7 +1156,6 @@ fn window_section(
         scroll.long_frames,
         scroll.frames.samples,
         if scroll_ok { "PASS" } else { "MISS" },
-        ROWS_PER_FRAME = window::ROWS_PER_FRAME,
     );
     summary.push(format!(
         "scroll     frame time p95 {:.1} ms (target < {FRAME_TARGET_MS}) {}",

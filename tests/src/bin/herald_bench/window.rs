@@ -365,7 +365,7 @@ impl Spread {
 }
 
 /// Scrolling figures: requestAnimationFrame deltas while the list scrolls
-/// `rows` rows, `ROWS_PER_FRAME` a frame (a fast fling), paging as it goes.
+/// `rows` rows, a given number a frame, paging as it goes.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Scroll {
     pub rows_scrolled: f64,
@@ -445,6 +445,7 @@ pub async fn scroll(
     desktop: &herald_tests::desktop::Desktop,
     data_dir: &Path,
     rows: usize,
+    rows_per_frame: f64,
 ) -> Result<Scroll> {
     let session = desktop.launch(data_dir).await;
     session
@@ -456,7 +457,7 @@ pub async fn scroll(
         )
         .await;
     let started = session
-        .execute(SCROLL_SCRIPT, &[json!(rows), json!(ROWS_PER_FRAME)])
+        .execute(SCROLL_SCRIPT, &[json!(rows), json!(rows_per_frame)])
         .await;
     let outcome = if started != json!("started") {
         Err(format!("the scroll benchmark could not start: {started}").into())
