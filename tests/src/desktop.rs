@@ -364,6 +364,15 @@ impl Desktop {
         self.home.path()
     }
 
+    /// A command for `program` in this desktop's environment (display,
+    /// session bus, temporary home), for processes started without the
+    /// driver: a second instance, or a launch timed from its own spawn.
+    pub fn command(&self, program: &Path) -> Command {
+        let mut command = Command::new(program);
+        self.environment(&mut command);
+        command
+    }
+
     /// The X display, e.g. `:3`.
     pub fn display(&self) -> &str {
         &self.display
@@ -593,6 +602,19 @@ fn process_table() -> HashMap<i32, ProcessInfo> {
         );
     }
     table
+}
+
+/// `root` and every live descendant: a process tree, e.g. the app and its
+/// WebKit processes.
+pub fn process_tree(root: i32) -> Vec<i32> {
+    let table = process_table();
+    let mut tree = vec![root];
+    tree.extend(
+        descendants(&table, root)
+            .into_iter()
+            .filter(|pid| table.get(pid).is_some_and(|process| process.alive)),
+    );
+    tree
 }
 
 /// Every descendant of `root` (children, their children…).

@@ -750,6 +750,45 @@ async fn live_messages_appear_without_a_reload() {
         )
         .await;
     assert_eq!(unread_badge, json!("5"));
+
+    // A second launch hands over to the running window and exits; the
+    // first keeps its page (no reload, no second engine on the database).
+    let mut second = desktop
+        .command(&herald_tests::herald::herald_binary())
+        .arg("--data-dir")
+        .arg(herald.data_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("a second herald starts");
+    let exited = herald_tests::wait_for("the second launch to exit", WAIT, || {
+        let status = second.try_wait();
+        async move {
+            match status {
+                Ok(Some(status)) => Ok(status),
+                Ok(None) => Err("still running".to_string()),
+                Err(error) => Err(error.to_string()),
+            }
+        }
+    })
+    .await;
+    assert!(
+        exited.success(),
+        "the second launch exits cleanly: {exited}"
+    );
+    assert_eq!(
+        desktop.app_pids().len(),
+        1,
+        "one herald runs after a second launch"
+    );
+    let same_page = session
+        .execute("return window.__e2eSamePage === true", &[])
+        .await;
+    assert_eq!(
+        same_page,
+        json!(true),
+        "the first window keeps its page when a second launch focuses it"
+    );
     desktop.quit(session).await;
 }
 

@@ -1034,7 +1034,7 @@ fn window_section(
 ) -> Result<bool> {
     println!("\n== Window (release build under Xvfb) ==");
     let binary = window::herald_binary()?;
-    let display = window::Display::start()?;
+    let desktop = runtime.block_on(herald_tests::desktop::Desktop::start());
     println!(
         "method     spawn `herald` to its log line \"window shown (painted)\" (the UI reports the inbox's first page on screen); {} runs per size, median",
         options.window_runs
@@ -1051,9 +1051,9 @@ fn window_section(
             );
         }
         // One unmeasured launch warms the page cache and WebKit's own caches.
-        window::time_launches(&binary, &data_dir, &display, count, 1)?;
+        window::time_launches(&binary, &data_dir, &desktop, count, 1)?;
         let result =
-            window::time_launches(&binary, &data_dir, &display, count, options.window_runs)?;
+            window::time_launches(&binary, &data_dir, &desktop, count, options.window_runs)?;
         let judged = count >= 1_000_000;
         let ok = !judged || result.median_ms < LAUNCH_TARGET_MS;
         pass &= ok;
@@ -1086,7 +1086,7 @@ fn window_section(
             }
         ));
         if memory.is_none() && count <= 100_000 {
-            let mut window = window::Window::launch(&binary, &data_dir, &display)?;
+            let mut window = window::Window::launch(&binary, &data_dir, &desktop)?;
             let painted = window.wait_painted();
             std::thread::sleep(IDLE_BEFORE_PSS);
             let measured = window::tree_memory(window.pid());
@@ -1113,7 +1113,6 @@ fn window_section(
         }
         launches.push(result);
     }
-    drop(display);
 
     // Scrolling and a burst, driven through WebDriver on the smallest inbox
     // of at least 100,000 messages (enough rows to scroll 10,000).
@@ -1127,7 +1126,6 @@ fn window_section(
     let (data_dir, _) = window::prepare_inbox(&options.tmpfs_dir, options.seed, count)?;
     let scratch = options.tmpfs_dir.join("window-burst");
     let (scroll, burst) = runtime.block_on(async {
-        let desktop = herald_tests::desktop::Desktop::start().await;
         let scroll = window::scroll(
             &desktop,
             &data_dir,

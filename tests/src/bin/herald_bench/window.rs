@@ -12,11 +12,12 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use herald_core::store;
+use herald_tests::desktop::Desktop;
 use serde_json::json;
 
 use crate::herald_bench::error::{Context, Result};
@@ -26,83 +27,6 @@ use crate::herald_bench::stats::median;
 
 /// How long a launch may take before the run is called failed.
 const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A virtual X display (and a private session bus) for the window.
-pub struct Display {
-    xvfb: Child,
-    dbus_pid: Option<i32>,
-    pub display: String,
-    pub bus: Option<String>,
-}
-
-impl Display {
-    pub fn start() -> Result<Display> {
-        let number = (90..200)
-            .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
-            .context("no free X display number between :90 and :199")?;
-        let display = format!(":{number}");
-        let xvfb = Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting Xvfb (apt install xvfb)")?;
-        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
-            ensure!(
-                Instant::now() < deadline,
-                "Xvfb did not open {display} within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let (dbus_pid, bus) = match Command::new("dbus-daemon")
-            .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
-            .output()
-        {
-            Ok(output) if output.status.success() => {
-                let text = String::from_utf8_lossy(&output.stdout).into_owned();
-                let mut lines = text.lines();
-                let bus = lines.next().map(str::to_string);
-                let pid = lines.next().and_then(|line| line.trim().parse().ok());
-                (pid, bus)
-            }
-            _ => (None, None),
-        };
-        Ok(Display {
-            xvfb,
-            dbus_pid,
-            display,
-            bus,
-        })
-    }
-
-    /// The environment a window needs on this display.
-    pub fn apply(&self, command: &mut Command) {
-        command
-            .env("DISPLAY", &self.display)
-            .env_remove("WAYLAND_DISPLAY")
-            .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
-            .env("HERALD_KEYRING", "off");
-        match &self.bus {
-            Some(bus) => command.env("DBUS_SESSION_BUS_ADDRESS", bus),
-            None => command.env("NO_AT_BRIDGE", "1"),
-        };
-    }
-}
-
-impl Drop for Display {
-    fn drop(&mut self) {
-        let _ = self.xvfb.kill();
-        let _ = self.xvfb.wait();
-        if let Some(pid) = self.dbus_pid {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGTERM,
-            );
-        }
-    }
-}
 
 /// The `herald` binary next to this benchmark (build it with
 /// `cargo build --release -p herald`).
@@ -149,8 +73,8 @@ pub struct Window {
 }
 
 impl Window {
-    pub fn launch(binary: &Path, data_dir: &Path, display: &Display) -> Result<Window> {
-        let mut command = Command::new(binary);
+    pub fn launch(binary: &Path, data_dir: &Path, desktop: &Desktop) -> Result<Window> {
+        let mut command = desktop.command(binary);
         command
             .arg("--data-dir")
             .arg(data_dir)
@@ -158,7 +82,6 @@ impl Window {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        display.apply(&mut command);
         let spawned = Instant::now();
         let mut child = command.spawn().context("starting herald")?;
         let stderr = child.stderr.take().context("herald's stderr")?;
@@ -229,43 +152,6 @@ impl Window {
     }
 }
 
-/// PIDs of `root` and all its descendants.
-pub fn process_tree(root: u32) -> Vec<u32> {
-    let mut parents: Vec<(u32, u32)> = Vec::new();
-    if let Ok(entries) = std::fs::read_dir("/proc") {
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|name| name.parse().ok())
-            else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-                continue;
-            };
-            // The command name is in parentheses and may hold spaces.
-            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-            if let Some(parent) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
-                parents.push((pid, parent));
-            }
-        }
-    }
-    let mut tree = vec![root];
-    let mut index = 0;
-    while index < tree.len() {
-        let parent = tree[index];
-        tree.extend(
-            parents
-                .iter()
-                .filter(|(_, of)| *of == parent)
-                .map(|(pid, _)| *pid),
-        );
-        index += 1;
-    }
-    tree
-}
-
 /// Memory of one process: (command name, PSS in KiB).
 pub fn pss_kib(pid: u32) -> Option<(String, u64)> {
     let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
@@ -287,9 +173,9 @@ pub struct Memory {
 }
 
 pub fn tree_memory(root: u32) -> Memory {
-    let processes: Vec<(String, f64)> = process_tree(root)
+    let processes: Vec<(String, f64)> = herald_tests::desktop::process_tree(root as i32)
         .into_iter()
-        .filter_map(pss_kib)
+        .filter_map(|pid| pss_kib(pid as u32))
         .map(|(name, kib)| (name, kib as f64 / 1024.0))
         .collect();
     Memory {
@@ -311,13 +197,13 @@ pub struct LaunchResult {
 pub fn time_launches(
     binary: &Path,
     data_dir: &Path,
-    display: &Display,
+    desktop: &Desktop,
     messages: usize,
     runs: usize,
 ) -> Result<LaunchResult> {
     let mut launches = Vec::with_capacity(runs);
     for _ in 0..runs {
-        let mut window = Window::launch(binary, data_dir, display)?;
+        let mut window = Window::launch(binary, data_dir, desktop)?;
         let launch = window.wait_painted();
         window.stop();
         launches.push(launch?);
@@ -442,7 +328,7 @@ fn numbers(value: &serde_json::Value) -> Vec<f64> {
 
 /// Scrolls `rows` rows of the inbox in `data_dir` and records frame times.
 pub async fn scroll(
-    desktop: &herald_tests::desktop::Desktop,
+    desktop: &Desktop,
     data_dir: &Path,
     rows: usize,
     rows_per_frame: f64,
@@ -511,7 +397,7 @@ fn copy_inbox(from: &Path, to: &Path) -> Result<()> {
 /// Publishes `messages` at once to a source of a copy of `inbox` while the
 /// window is open, and times key presses until they are all committed.
 pub async fn burst(
-    desktop: &herald_tests::desktop::Desktop,
+    desktop: &Desktop,
     inbox: &Path,
     scratch: &Path,
     messages: usize,
