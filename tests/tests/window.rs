@@ -615,26 +615,8 @@ async fn first_run_starts_the_demo_and_the_screens_look_right() {
         titles(&demo_rows)
     );
 
-    // Light theme, inbox and an open message.
-    reload_with(
-        &session,
-        &[("herald.theme", "light"), ("herald.language", "en")],
-    )
-    .await;
-    wait_rows(&session, "the inbox after reloading", |rows| {
-        (rows.len() >= 8).then_some(())
-    })
-    .await;
-    let classes = session
-        .execute("return document.documentElement.className", &[])
-        .await;
-    assert!(
-        classes.as_str().unwrap_or_default().contains("light"),
-        "the stored theme is applied as a class on <html>: {classes}"
-    );
-    session
-        .screenshot(&desktop.screenshot_path("inbox-light.png"))
-        .await;
+    // Light theme, inbox and an open message; then the dark theme.
+    show_theme(&session, &desktop, "light", &[("herald.language", "en")]).await;
     let freezer = open_message(&session, "Freezer 3 temperature high").await;
     assert!(
         freezer.body_text.contains("Door sensor: closed"),
@@ -643,23 +625,7 @@ async fn first_run_starts_the_demo_and_the_screens_look_right() {
     session
         .screenshot(&desktop.screenshot_path("detail-light.png"))
         .await;
-
-    // Dark theme.
-    reload_with(&session, &[("herald.theme", "dark")]).await;
-    wait_rows(&session, "the inbox after reloading", |rows| {
-        (rows.len() >= 8).then_some(())
-    })
-    .await;
-    let classes = session
-        .execute("return document.documentElement.className", &[])
-        .await;
-    assert!(
-        classes.as_str().unwrap_or_default().contains("dark"),
-        "the dark theme is a class on <html>: {classes}"
-    );
-    session
-        .screenshot(&desktop.screenshot_path("inbox-dark.png"))
-        .await;
+    show_theme(&session, &desktop, "dark", &[]).await;
     open_message(&session, "仓库 A3 库存告警").await;
     session
         .screenshot(&desktop.screenshot_path("detail-dark.png"))
@@ -704,6 +670,28 @@ async fn first_run_starts_the_demo_and_the_screens_look_right() {
     eprintln!("screenshots: {}", desktop.screenshot_path("").display());
 
     desktop.quit(session).await;
+}
+
+/// Stores `theme` (and `more` settings), reloads, checks that the theme is
+/// the class on <html>, and saves `inbox-<theme>.png`.
+async fn show_theme(session: &Session, desktop: &Desktop, theme: &str, more: &[(&str, &str)]) {
+    let mut settings = vec![("herald.theme", theme)];
+    settings.extend_from_slice(more);
+    reload_with(session, &settings).await;
+    wait_rows(session, "the inbox after reloading", |rows| {
+        (rows.len() >= 8).then_some(())
+    })
+    .await;
+    let classes = session
+        .execute("return document.documentElement.className", &[])
+        .await;
+    assert!(
+        classes.as_str().unwrap_or_default().contains(theme),
+        "the stored theme {theme} is applied as a class on <html>: {classes}"
+    );
+    session
+        .screenshot(&desktop.screenshot_path(&format!("inbox-{theme}.png")))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
