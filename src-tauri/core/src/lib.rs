@@ -8,6 +8,7 @@
 //! - [`model`]: domain types (messages, priorities, sources, cursors).
 //! - [`config`]: source configuration, secrets, validation.
 //! - [`admin`]: adding, editing and removing sources (CLI and window alike).
+//! - [`rules`]: routing rules: which new messages notify, are tagged, dropped, forwarded.
 //! - [`render`]: message bodies as sanitised HTML or plain text; tag emoji.
 //! - [`search_text`]: text folding for English and Chinese search, snippets.
 //! - [`store`]: SQLite: migrations, the writer thread, queries, export/import.
@@ -23,6 +24,7 @@ pub mod demo;
 pub mod engine;
 pub mod model;
 pub mod render;
+pub mod rules;
 pub mod search_text;
 pub mod secrets;
 pub mod source;
