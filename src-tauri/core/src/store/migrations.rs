@@ -97,6 +97,20 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 );
 "#,
+    // 2: routing rules, in the order they are evaluated. `definition` is the
+    // rule's match, actions and stop flag as JSON (see `rules::Rule`).
+    r#"
+CREATE TABLE rules (
+    id         INTEGER PRIMARY KEY,
+    position   INTEGER NOT NULL,
+    name       TEXT NOT NULL,
+    enabled    INTEGER NOT NULL DEFAULT 1,
+    definition TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX rules_name ON rules(name);
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per migration.
@@ -131,7 +145,7 @@ mod tests {
     /// One entry per shipped migration. Adding a migration adds a line here;
     /// a mismatch means a shipped migration was edited, which would leave
     /// existing databases on a different schema from new ones.
-    const SHIPPED: &[u64] = &[0x6781_3cf3_950b_c78e];
+    const SHIPPED: &[u64] = &[0x6781_3cf3_950b_c78e, 0xd45d_807e_a522_a60e];
 
     #[test]
     fn shipped_migrations_are_never_edited() {

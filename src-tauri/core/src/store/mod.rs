@@ -9,6 +9,7 @@
 mod export;
 pub mod migrations;
 pub mod queries;
+pub mod rules;
 mod writer;
 
 #[cfg(test)]

@@ -1,0 +1,248 @@
+//! Routing rules on disk: one row per rule, ordered by `position`. A rule
+//! is checked (compiled) before it is written, so the table only ever holds
+//! rules the engine can use.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+
+use super::{Result, StoreError};
+use crate::rules::{Action, Match, Rule, RuleSet};
+
+/// What is stored in `rules.definition`.
+#[derive(Serialize, Deserialize)]
+struct Definition {
+    #[serde(rename = "match")]
+    matcher: Match,
+    actions: Vec<Action>,
+    stop: bool,
+}
+
+/// A rule to add; it goes last.
+#[derive(Debug, Clone)]
+pub struct NewRule {
+    pub name: String,
+    pub enabled: bool,
+    pub matcher: Match,
+    pub actions: Vec<Action>,
+    pub stop: bool,
+}
+
+fn check(rule: &Rule) -> Result<()> {
+    if rule.name.trim().is_empty() {
+        return Err(StoreError::Invalid("give the rule a name".into()));
+    }
+    RuleSet::compile(vec![rule.clone()])
+        .map(drop)
+        .map_err(|error| StoreError::Invalid(error.to_string()))
+}
+
+fn definition(rule: &Rule) -> Result<String> {
+    serde_json::to_string(&Definition {
+        matcher: rule.matcher.clone(),
+        actions: rule.actions.clone(),
+        stop: rule.stop,
+    })
+    .map_err(|error| StoreError::Invalid(error.to_string()))
+}
+
+/// Every rule, in evaluation order.
+pub fn list_rules(connection: &Connection) -> Result<Vec<Rule>> {
+    let mut statement = connection
+        .prepare_cached("SELECT id, name, enabled, definition FROM rules ORDER BY position, id")?;
+    let rows = statement.query_map([], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, bool>(2)?,
+            row.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut rules = Vec::new();
+    for row in rows {
+        let (id, name, enabled, text) = row?;
+        let definition: Definition = serde_json::from_str(&text).map_err(|error| {
+            StoreError::Invalid(format!("rule {name:?} is stored unreadably: {error}"))
+        })?;
+        rules.push(Rule {
+            id,
+            name,
+            enabled,
+            matcher: definition.matcher,
+            actions: definition.actions,
+            stop: definition.stop,
+        });
+    }
+    Ok(rules)
+}
+
+/// Adds a rule after the others and returns its id.
+pub fn insert_rule(transaction: &Transaction<'_>, rule: &NewRule, now: i64) -> Result<i64> {
+    let candidate = Rule {
+        id: 0,
+        name: rule.name.trim().to_string(),
+        enabled: rule.enabled,
+        matcher: rule.matcher.clone(),
+        actions: rule.actions.clone(),
+        stop: rule.stop,
+    };
+    check(&candidate)?;
+    let taken: Option<i64> = transaction
+        .query_row(
+            "SELECT id FROM rules WHERE name = ?1",
+            [&candidate.name],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if taken.is_some() {
+        return Err(StoreError::Invalid(format!(
+            "a rule named {:?} already exists; pick another name",
+            candidate.name
+        )));
+    }
+    let position: i64 = transaction.query_row(
+        "SELECT coalesce(max(position), 0) + 1 FROM rules",
+        [],
+        |row| row.get(0),
+    )?;
+    transaction.execute(
+        "INSERT INTO rules (position, name, enabled, definition, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![position, candidate.name, candidate.enabled, definition(&candidate)?, now],
+    )?;
+    Ok(transaction.last_insert_rowid())
+}
+
+fn require_rule(changed: usize, id: i64) -> Result<()> {
+    if changed == 0 {
+        return Err(StoreError::NotFound {
+            what: "rule",
+            id,
+            hint: "rule list",
+        });
+    }
+    Ok(())
+}
+
+pub fn remove_rule(transaction: &Transaction<'_>, id: i64) -> Result<()> {
+    let changed = transaction.execute("DELETE FROM rules WHERE id = ?1", [id])?;
+    require_rule(changed, id)
+}
+
+pub fn set_rule_enabled(
+    transaction: &Transaction<'_>,
+    id: i64,
+    enabled: bool,
+    now: i64,
+) -> Result<()> {
+    let changed = transaction.execute(
+        "UPDATE rules SET enabled = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, enabled, now],
+    )?;
+    require_rule(changed, id)
+}
+
+/// Moves a rule to `position` (1 = evaluated first; past the end = last)
+/// and renumbers the rest, keeping their order.
+pub fn move_rule(transaction: &Transaction<'_>, id: i64, position: usize) -> Result<()> {
+    let mut order: Vec<i64> = transaction
+        .prepare("SELECT id FROM rules ORDER BY position, id")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let index =
+        order
+            .iter()
+            .position(|&candidate| candidate == id)
+            .ok_or(StoreError::NotFound {
+                what: "rule",
+                id,
+                hint: "rule list",
+            })?;
+    let moved = order.remove(index);
+    let target = position.saturating_sub(1).min(order.len());
+    order.insert(target, moved);
+    let mut statement = transaction.prepare("UPDATE rules SET position = ?2 WHERE id = ?1")?;
+    for (index, rule) in order.iter().enumerate() {
+        statement.execute(params![rule, index as i64 + 1])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::TextMatch;
+    use crate::store::{BatchLimits, Store};
+
+    fn new_rule(name: &str) -> NewRule {
+        NewRule {
+            name: name.into(),
+            enabled: true,
+            matcher: Match {
+                title: Some(TextMatch::Contains(name.into())),
+                ..Match::default()
+            },
+            actions: vec![Action::Star],
+            stop: false,
+        }
+    }
+
+    #[test]
+    fn rules_keep_their_order_and_only_valid_ones_are_written() {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let store =
+            Store::open(&directory.path().join("h.db"), BatchLimits::default()).expect("open");
+        let ids: Vec<i64> = ["a", "b", "c"]
+            .iter()
+            .map(|name| {
+                let rule = new_rule(name);
+                store
+                    .write(move |transaction| insert_rule(transaction, &rule, 0))
+                    .expect("insert")
+            })
+            .collect();
+        let names = |store: &Store| -> Vec<String> {
+            store
+                .read(list_rules)
+                .expect("list")
+                .into_iter()
+                .map(|rule| rule.name)
+                .collect()
+        };
+        assert_eq!(names(&store), ["a", "b", "c"]);
+
+        let last = ids[2];
+        store
+            .write(move |transaction| move_rule(transaction, last, 1))
+            .expect("move");
+        assert_eq!(names(&store), ["c", "a", "b"]);
+        let first = ids[2];
+        store
+            .write(move |transaction| move_rule(transaction, first, 99))
+            .expect("move to the end");
+        assert_eq!(names(&store), ["a", "b", "c"]);
+
+        let duplicate = new_rule("a");
+        assert!(store
+            .write(move |transaction| insert_rule(transaction, &duplicate, 0))
+            .is_err());
+        let mut bad = new_rule("bad");
+        bad.matcher.body = Some(TextMatch::Regex("(".into()));
+        let error = store
+            .write(move |transaction| insert_rule(transaction, &bad, 0))
+            .expect_err("an invalid regex is refused");
+        assert!(error.to_string().contains("regular expression"), "{error}");
+
+        let middle = ids[1];
+        store
+            .write(move |transaction| set_rule_enabled(transaction, middle, false, 1))
+            .expect("disable");
+        let rules = store.read(list_rules).expect("list");
+        assert!(!rules[1].enabled && rules[1].actions == vec![Action::Star]);
+        store
+            .write(move |transaction| remove_rule(transaction, middle))
+            .expect("remove");
+        assert_eq!(names(&store), ["a", "c"]);
+        assert!(store
+            .write(move |transaction| remove_rule(transaction, middle))
+            .is_err());
+    }
+}
