@@ -409,6 +409,26 @@ async fn sidebar_sources(session: &Session) -> Vec<String> {
 }
 
 /// Waits until the sidebar lists exactly these sources, in this order.
+/// Removes the source `name` on the sources screen, answering the dialog
+/// with `choice` (`remove-keep-messages` or `remove-delete-messages`), and
+/// waits until its card is gone.
+async fn remove_source(session: &Session, name: &str, choice: &str) {
+    session
+        .click(&format!("{} {}", source_row(name), testid("source-remove")))
+        .await;
+    session.find(&testid("remove-source-dialog")).await;
+    session.click(&testid(choice)).await;
+    session.click(&testid("remove-confirm")).await;
+    session
+        .wait_script(
+            &format!("the {name} card to go"),
+            WAIT,
+            "return ![...document.querySelectorAll('[data-testid=source-row]')].some((row) => row.dataset.sourceName === arguments[0])",
+            &[json!(name)],
+        )
+        .await;
+}
+
 async fn wait_sidebar_sources(session: &Session, expected: &[&str]) {
     session
         .wait_for(
@@ -1809,24 +1829,7 @@ async fn sources_are_added_edited_paused_and_removed_in_the_window() {
         .await;
 
     // Remove Builds, keeping its messages.
-    session
-        .click(&format!(
-            "{} {}",
-            source_row("Builds"),
-            testid("source-remove")
-        ))
-        .await;
-    session.find(&testid("remove-source-dialog")).await;
-    session.click(&testid("remove-keep-messages")).await;
-    session.click(&testid("remove-confirm")).await;
-    session
-        .wait_script(
-            "the Builds card to go",
-            WAIT,
-            "return !document.querySelector('[data-testid=source-row][data-source-name=Builds]')",
-            &[],
-        )
-        .await;
+    remove_source(&session, "Builds", "remove-keep-messages").await;
     wait_sidebar_sources(&session, &["Alerts (prod)"]).await;
     assert_eq!(
         stored_titles(&database, builds_id),
@@ -1850,24 +1853,7 @@ async fn sources_are_added_edited_paused_and_removed_in_the_window() {
 
     // Remove Alerts with its messages.
     session.click(&testid("nav-manage-sources")).await;
-    session
-        .click(&format!(
-            "{} {}",
-            source_row("Alerts (prod)"),
-            testid("source-remove")
-        ))
-        .await;
-    session.find(&testid("remove-source-dialog")).await;
-    session.click(&testid("remove-delete-messages")).await;
-    session.click(&testid("remove-confirm")).await;
-    session
-        .wait_script(
-            "the last card to go",
-            WAIT,
-            "return !document.querySelector('[data-testid=source-row]')",
-            &[],
-        )
-        .await;
+    remove_source(&session, "Alerts (prod)", "remove-delete-messages").await;
     wait_sidebar_sources(&session, &[]).await;
     assert_eq!(
         stored_titles(&database, alerts_id),
