@@ -25,6 +25,19 @@ const COMMANDS: &[&str] = &[
     "set_autostart",
     "export_messages",
     "import_messages",
+    "list_rules",
+    "save_rule",
+    "remove_rule",
+    "set_rule_enabled",
+    "move_rule",
+    "preview_rules",
+    "list_delivery_failures",
+    "get_policy",
+    "set_policy",
+    "get_quiet",
+    "pause_notifications",
+    "mute_source",
+    "set_sources_paused",
 ];
 
 fn main() {

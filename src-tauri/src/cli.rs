@@ -30,6 +30,11 @@ pub enum Command {
     /// Add, list, remove, enable, disable and test sources.
     #[command(subcommand)]
     Source(SourceCommand),
+    /// Add, list, order, test and remove routing rules.
+    #[command(subcommand)]
+    Rule(RuleCommand),
+    /// Pause notifications (do not disturb) or resume them.
+    Dnd(DndArgs),
     /// Run the engine: connect every enabled source and store what arrives.
     Run(RunArgs),
     /// Start a demo feed on loopback, subscribe to it, and run the engine.
@@ -260,6 +265,165 @@ pub struct RetentionArgs {
     /// Keep at most this many messages per source (0 for no limit).
     #[arg(long)]
     pub max_per_source: Option<u32>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RuleCommand {
+    /// Add a rule (evaluated after the existing ones) and print its id.
+    Add(Box<RuleAddArgs>),
+    /// List rules in the order they are evaluated.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a rule.
+    Remove { id: i64 },
+    /// Enable a rule.
+    Enable { id: i64 },
+    /// Disable a rule (it is kept, but not evaluated).
+    Disable { id: i64 },
+    /// Move a rule to a position (1 = evaluated first).
+    Move {
+        id: i64,
+        #[arg(long)]
+        to: usize,
+    },
+    /// Show what the rules would do with the newest stored messages.
+    Test {
+        /// Only this rule (even if it is disabled).
+        #[arg(long)]
+        rule: Option<i64>,
+        /// How many of the newest messages to try.
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Webhooks and commands that failed, newest first.
+    Failures {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UrgencyArg {
+    Low,
+    Normal,
+    Critical,
+}
+
+#[derive(Debug, Args)]
+pub struct RuleAddArgs {
+    #[arg(long)]
+    pub name: String,
+    /// Add the rule disabled.
+    #[arg(long)]
+    pub disabled: bool,
+    /// Do not evaluate later rules for a message this rule matched.
+    #[arg(long)]
+    pub stop: bool,
+
+    // ---- match (everything given must hold)
+    /// Only messages of this source id; repeatable.
+    #[arg(long = "source", value_name = "ID", help_heading = "Match")]
+    pub sources: Vec<i64>,
+    /// ntfy topic or Gotify application; repeatable.
+    #[arg(long = "topic", help_heading = "Match")]
+    pub topics: Vec<String>,
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5), help_heading = "Match")]
+    pub min_priority: Option<u8>,
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5), help_heading = "Match")]
+    pub max_priority: Option<u8>,
+    /// Has at least one of these tags; repeatable.
+    #[arg(long = "tag-any", help_heading = "Match")]
+    pub tags_any: Vec<String>,
+    /// Has every one of these tags; repeatable.
+    #[arg(long = "tag-all", help_heading = "Match")]
+    pub tags_all: Vec<String>,
+    /// Title contains this text (case-insensitive).
+    #[arg(long, conflicts_with = "title_regex", help_heading = "Match")]
+    pub title: Option<String>,
+    /// Title matches this regular expression (case-insensitive).
+    #[arg(long, help_heading = "Match")]
+    pub title_regex: Option<String>,
+    /// Body contains this text (case-insensitive).
+    #[arg(long, conflicts_with = "body_regex", help_heading = "Match")]
+    pub body: Option<String>,
+    /// Body matches this regular expression (case-insensitive).
+    #[arg(long, help_heading = "Match")]
+    pub body_regex: Option<String>,
+    /// Local time window, HH:MM-HH:MM (22:00-07:00 crosses midnight).
+    #[arg(long, value_name = "HH:MM-HH:MM", help_heading = "Match")]
+    pub between: Option<String>,
+    /// Weekdays the time window starts on: mon,tue,… (default every day).
+    #[arg(
+        long,
+        requires = "between",
+        value_name = "DAYS",
+        help_heading = "Match"
+    )]
+    pub days: Option<String>,
+
+    // ---- actions (at least one)
+    /// Notify (the default for every message); with --urgency or --sound to override them.
+    #[arg(long, help_heading = "Actions")]
+    pub notify: bool,
+    #[arg(long, value_enum, help_heading = "Actions")]
+    pub urgency: Option<UrgencyArg>,
+    #[arg(long, help_heading = "Actions")]
+    pub sound: Option<String>,
+    /// Store without notifying.
+    #[arg(long, help_heading = "Actions")]
+    pub silent: bool,
+    #[arg(long, help_heading = "Actions")]
+    pub mark_read: bool,
+    #[arg(long, help_heading = "Actions")]
+    pub star: bool,
+    /// Add this tag; repeatable.
+    #[arg(long = "add-tag", help_heading = "Actions")]
+    pub add_tags: Vec<String>,
+    /// Put the message in this group.
+    #[arg(long, help_heading = "Actions")]
+    pub group: Option<String>,
+    /// Do not store the message (it is counted per source).
+    #[arg(long, help_heading = "Actions")]
+    pub drop: bool,
+    /// POST the message as JSON to this http(s) URL.
+    #[arg(long, help_heading = "Actions")]
+    pub webhook: Option<String>,
+    /// A header for the webhook, 'Name: value'; repeatable.
+    #[arg(
+        long = "webhook-header",
+        requires = "webhook",
+        value_name = "'NAME: VALUE'",
+        help_heading = "Actions"
+    )]
+    pub webhook_headers: Vec<String>,
+    /// Run this program with the message in HERALD_* variables and JSON on stdin (no shell).
+    #[arg(long, help_heading = "Actions")]
+    pub command: Option<String>,
+    /// An argument for --command, passed as is; repeatable.
+    #[arg(
+        long = "arg",
+        requires = "command",
+        allow_hyphen_values = true,
+        help_heading = "Actions"
+    )]
+    pub args: Vec<String>,
+    /// Seconds a webhook or command may take.
+    #[arg(long, default_value_t = 10, help_heading = "Actions")]
+    pub timeout: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct DndArgs {
+    /// `on` (until resumed), `off`, a duration (`30m`, `1h`, `2d`) or `tomorrow`.
+    pub state: Option<String>,
     #[arg(long)]
     pub json: bool,
 }

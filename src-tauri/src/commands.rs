@@ -23,7 +23,7 @@ use crate::output;
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     let started = std::time::Instant::now();
-    output::init_local_offset();
+    herald_core::clock::init_local_offset();
     let data_dir = data_dir(cli.data_dir)?;
     let window = match &cli.command {
         None => Some(WindowOptions {
@@ -52,6 +52,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     let store = open_store(&data_dir)?;
     let outcome = match command {
         Command::Source(command) => source(&store, command),
+        Command::Rule(command) => crate::rule_commands::rule(&store, command),
+        Command::Dnd(args) => crate::rule_commands::dnd(&store, args),
         Command::Run(args) => run(&store, args),
         Command::Demo(args) => demo(&store, args),
         Command::Messages(command) => messages(&store, command),
@@ -209,6 +211,7 @@ struct SourceListing {
     frames_rejected: u64,
     frames_malformed: u64,
     messages_stored: u64,
+    messages_dropped: u64,
     stored: u64,
     unread: u64,
 }
@@ -248,6 +251,7 @@ fn list_sources(store: &Store, json: bool) -> Result<()> {
                 frames_rejected: counts.frames_rejected,
                 frames_malformed: counts.frames_malformed,
                 messages_stored: counts.messages_stored,
+                messages_dropped: counts.messages_dropped,
                 stored: counts.stored,
                 unread: counts.unread,
             }
@@ -415,6 +419,26 @@ async fn run_engine(store: Store, exit_after: Option<u64>, quiet: bool) -> Resul
         })
         .await?;
     let engine = Engine::start(store.clone()).await?;
+    // Notifications work without a window too; a click has no window to
+    // open, but "Mark read" does what it says.
+    let (reactions, mut reaction_stream) = tokio::sync::mpsc::unbounded_channel();
+    let icon = store
+        .path()
+        .parent()
+        .and_then(crate::app::notification_icon);
+    let _notifier =
+        crate::notifier::start(store.clone(), engine.subscribe(), icon, reactions, || {});
+    let marker = store.clone();
+    tokio::spawn(async move {
+        while let Some(reaction) = reaction_stream.recv().await {
+            if let crate::notifier::Reaction::MarkRead(id) = reaction {
+                let selection = Selection::Ids(vec![id]);
+                let _ = marker
+                    .write_async(move |transaction| store::set_read(transaction, &selection, true))
+                    .await;
+            }
+        }
+    });
     let enabled = store
         .read_async(|connection| {
             Ok(store::list_sources(connection)?

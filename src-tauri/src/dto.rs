@@ -12,6 +12,9 @@ use herald_core::store::{MessageFilter, SearchHit, SourceStats, View};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+mod routing;
+pub use routing::*;
+
 /// Which part of the inbox a list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
@@ -304,6 +307,9 @@ pub struct SourceView {
     pub frames_rejected: u64,
     #[ts(type = "number")]
     pub frames_malformed: u64,
+    /// Messages routing rules dropped.
+    #[ts(type = "number")]
+    pub messages_dropped: u64,
 }
 
 impl From<&SourceStats> for SourceView {
@@ -324,6 +330,7 @@ impl From<&SourceStats> for SourceView {
             stored: stats.stored,
             frames_rejected: stats.frames_rejected,
             frames_malformed: stats.frames_malformed,
+            messages_dropped: stats.messages_dropped,
         }
     }
 }
@@ -514,6 +521,15 @@ pub enum UiEvent {
     },
     /// Read/unread counts changed for another reason (another window, the CLI).
     CountsChanged,
+    /// A notification was clicked: show this message.
+    FocusMessage {
+        #[ts(type = "number")]
+        id: i64,
+    },
+    /// Do not disturb, mutes, paused sources or the notifier changed; ask `get_quiet`.
+    QuietChanged,
+    /// Routing rules changed (here, from the tray, or elsewhere); reload them.
+    RulesChanged,
 }
 
 /// An error as the UI receives it: a stable code to branch on and a
@@ -570,7 +586,19 @@ mod tests {
             SettingsView,
             ExportView,
             ImportView,
-            UiError
+            UiError,
+            TextMatchInput,
+            TimeWindowInput,
+            MatchInput,
+            RuleActionInput,
+            RuleInput,
+            RuleView,
+            RulePreview,
+            RulePreviewRow,
+            DeliveryFailureView,
+            PolicyInput,
+            PauseInput,
+            QuietView,
         ]
     }
 

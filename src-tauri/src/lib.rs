@@ -15,7 +15,10 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod dto;
+pub mod i18n;
+pub mod notifier;
 pub mod output;
+pub mod rule_commands;
 
 use std::process::ExitCode;
 

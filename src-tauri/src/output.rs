@@ -3,19 +3,8 @@
 //! [`terminal_safe`] first: an escape sequence in a title must not be able to
 //! rewrite the user's screen.
 
-use std::sync::OnceLock;
-
 use herald_core::model::Message;
 use serde::Serialize;
-
-static LOCAL_OFFSET: OnceLock<time::UtcOffset> = OnceLock::new();
-
-/// Reads the local UTC offset. Call once, before any thread starts: the
-/// offset can only be read safely while the process is single-threaded.
-pub fn init_local_offset() {
-    let offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
-    let _ = LOCAL_OFFSET.set(offset);
-}
 
 /// Replaces control characters (ANSI escapes included) and bidirectional
 /// overrides with visible stand-ins, and newlines with spaces.
@@ -45,13 +34,9 @@ pub fn truncate(text: &str, max: usize) -> String {
 
 /// `2026-11-28 14:03` in local time.
 pub fn local_time(unix_ms: i64) -> String {
-    let offset = LOCAL_OFFSET.get().copied().unwrap_or(time::UtcOffset::UTC);
-    let Ok(moment) =
-        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
-    else {
+    let Some(local) = herald_core::clock::local_datetime(unix_ms) else {
         return "?".into();
     };
-    let local = moment.to_offset(offset);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
         local.year(),

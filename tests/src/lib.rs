@@ -22,6 +22,7 @@
 pub mod desktop;
 pub mod gotify;
 pub mod herald;
+pub mod http_sink;
 pub mod json_feed;
 pub mod ntfy;
 pub mod webdriver;

@@ -3,21 +3,29 @@
 //! each source's state to whoever subscribes (the CLI, later the window).
 //!
 //! ```text
-//! source tasks ──SourceEvent (bounded)──> hub ──IngestBatch──> writer thread
-//!                                          │                        │
-//!                              states ─────┘        IngestReport ───┘
-//!                                 └──────> broadcast EngineEvent <──┘
+//! source tasks ──SourceEvent (bounded)──> hub: rules ──IngestBatch──> writer thread
+//!                                          │                              │
+//!                              states ─────┘              IngestReport ───┘
+//!                                 │                             │
+//!                                 │          webhooks, commands <┤ (dispatch)
+//!                                 └──────> broadcast EngineEvent <┘
 //! ```
+//!
+//! The routing rules run in the hub, before the writer: a dropped message
+//! is never written (its cursor still moves past it), and tags, group,
+//! read and star are stored with the row in the same transaction.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::dispatch::Dispatcher;
 use crate::model::SourceId;
+use crate::rules::RuleSet;
 use crate::source::{self, SourceContext, SourceEvent, SourceSpec, SourceState};
 use crate::store::{
     self, FrameCounters, IngestBatch, IngestReport, SourceRecord, Store, StoreError, StoredMessage,
@@ -54,13 +62,21 @@ pub struct Engine {
     source_events: Mutex<Option<mpsc::Sender<SourceEvent>>>,
     background: Mutex<Option<Background>>,
     stop_pruner: watch::Sender<bool>,
+    rules: SharedRules,
+    /// "Pause all sources": no source connects until resumed.
+    paused: std::sync::atomic::AtomicBool,
 }
+
+/// The rules the hub applies, swapped whole when they change.
+type SharedRules = Arc<RwLock<Arc<RuleSet>>>;
 
 /// The engine's own tasks, awaited in order at shutdown.
 struct Background {
     hub: JoinHandle<()>,
     reporter: JoinHandle<()>,
     pruner: JoinHandle<()>,
+    dispatcher: JoinHandle<()>,
+    watcher: JoinHandle<()>,
 }
 
 /// How often the retention settings are applied while the engine runs.
@@ -77,15 +93,28 @@ impl Engine {
         let (source_events, incoming) = mpsc::channel(SOURCE_CHANNEL);
         let (reports, report_stream) = mpsc::unbounded_channel();
         let states = Arc::new(Mutex::new(StatusBoard::default()));
+        let rules: SharedRules = Arc::new(RwLock::new(Arc::new(load_rules(&store).await?)));
         let hub = tokio::spawn(hub(
             incoming,
             store.clone(),
             reports,
             states.clone(),
             events.clone(),
+            rules.clone(),
         ));
-        let reporter = tokio::spawn(reporter(report_stream, events.clone()));
+        let (deliveries, dispatcher) = Dispatcher::start(store.clone());
+        let reporter = tokio::spawn(reporter(
+            report_stream,
+            events.clone(),
+            deliveries,
+            store.clone(),
+        ));
         let (stop_pruner, pruner_stopped) = watch::channel(false);
+        let watcher = tokio::spawn(watch_rules(
+            store.clone(),
+            rules.clone(),
+            pruner_stopped.clone(),
+        ));
         let pruner = tokio::spawn(pruner(store.clone(), pruner_stopped));
         let engine = Engine {
             store,
@@ -97,9 +126,22 @@ impl Engine {
                 hub,
                 reporter,
                 pruner,
+                dispatcher,
+                watcher,
             })),
             stop_pruner,
+            rules,
+            paused: std::sync::atomic::AtomicBool::new(false),
         };
+        let paused = engine
+            .store
+            .read_async(store::rules::quiet)
+            .await
+            .map(|quiet| quiet.sources_paused)
+            .unwrap_or(false);
+        engine
+            .paused
+            .store(paused, std::sync::atomic::Ordering::SeqCst);
         let records = engine.store.read_async(store::list_sources).await?;
         for record in records {
             engine.start_source(record).await?;
@@ -120,6 +162,16 @@ impl Engine {
             .lock()
             .map(|board| board.clone())
             .unwrap_or_default()
+    }
+
+    /// Reads the rules again; call it after any change to them. Messages
+    /// already on their way to the writer keep the rules they were routed by.
+    pub async fn reload_rules(&self) -> Result<(), StoreError> {
+        let rules = Arc::new(load_rules(&self.store).await?);
+        if let Ok(mut slot) = self.rules.write() {
+            *slot = rules;
+        }
+        Ok(())
     }
 
     /// Starts (or restarts) a source from its stored configuration: call it
@@ -154,10 +206,42 @@ impl Engine {
         }
     }
 
+    /// Whether every source is paused.
+    pub fn paused(&self) -> bool {
+        self.paused.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Pauses every source (they disconnect and show as stopped) or resumes
+    /// the enabled ones. The choice is kept across restarts by the caller
+    /// (`Quiet::sources_paused`).
+    pub async fn set_paused(&self, paused: bool) -> Result<(), StoreError> {
+        self.paused
+            .store(paused, std::sync::atomic::Ordering::SeqCst);
+        let records = self.store.read_async(store::list_sources).await?;
+        for record in records {
+            if paused {
+                self.stop_source(record.id).await;
+                let state = if record.enabled {
+                    SourceState::Stopped
+                } else {
+                    SourceState::Disabled
+                };
+                self.set_state(record.id, state);
+            } else {
+                self.reload_source(record.id).await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn start_source(&self, record: SourceRecord) -> Result<(), StoreError> {
         let id = record.id;
         if !record.enabled {
             self.set_state(id, SourceState::Disabled);
+            return Ok(());
+        }
+        if self.paused() {
+            self.set_state(id, SourceState::Stopped);
             return Ok(());
         }
         let store = self.store.clone();
@@ -261,6 +345,7 @@ impl Engine {
         };
         let _ = self.stop_pruner.send(true);
         let _ = background.pruner.await;
+        let _ = background.watcher.await;
         drop(
             self.source_events
                 .lock()
@@ -268,9 +353,37 @@ impl Engine {
                 .and_then(|mut events| events.take()),
         );
         let _ = background.hub.await;
+        let _ = background.reporter.await;
+        // Deliveries under way get a moment to finish; a slow one is stopped
+        // (its command killed) rather than holding the exit up.
+        let mut dispatcher = background.dispatcher;
+        if tokio::time::timeout(Duration::from_secs(5), &mut dispatcher)
+            .await
+            .is_err()
+        {
+            tracing::warn!("stopped webhook and command deliveries still under way");
+            dispatcher.abort();
+        }
         let store = self.store.clone();
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
-        let _ = background.reporter.await;
+    }
+}
+
+/// The stored rules, compiled. A rule that no longer compiles (stored by a
+/// Herald with another regex engine, say) is left out and logged rather
+/// than stopping the others.
+async fn load_rules(store: &Store) -> Result<RuleSet, StoreError> {
+    let rules = store.read_async(store::rules::list_rules).await?;
+    match RuleSet::compile(rules.clone()) {
+        Ok(set) => Ok(set),
+        Err(error) => {
+            tracing::error!(%error, "a routing rule cannot be used; it is skipped");
+            let usable = rules
+                .into_iter()
+                .filter(|rule| RuleSet::compile(vec![rule.clone()]).is_ok())
+                .collect();
+            Ok(RuleSet::compile(usable).unwrap_or_else(|_| RuleSet::empty()))
+        }
     }
 }
 
@@ -282,12 +395,18 @@ async fn hub(
     reports: mpsc::UnboundedSender<IngestReport>,
     states: Arc<Mutex<StatusBoard>>,
     events: broadcast::Sender<EngineEvent>,
+    rules: SharedRules,
 ) {
     let mut buffer = Vec::with_capacity(4096);
     loop {
         if incoming.recv_many(&mut buffer, 4096).await == 0 {
             return;
         }
+        let rules = rules
+            .read()
+            .map(|slot| slot.clone())
+            .unwrap_or_else(|_| Arc::new(RuleSet::empty()));
+        let local = (!rules.is_empty()).then(|| crate::clock::local_time(crate::model::now_ms()));
         let mut batch = IngestBatch {
             envelopes: Vec::with_capacity(buffer.len()),
             report_to: Some(reports.clone()),
@@ -295,12 +414,20 @@ async fn hub(
         };
         for event in buffer.drain(..) {
             match event {
-                SourceEvent::Message(envelope) => {
-                    batch
-                        .counters
-                        .entry(envelope.source_id)
-                        .or_default()
-                        .frames_received += 1;
+                SourceEvent::Message(mut envelope) => {
+                    let counters = batch.counters.entry(envelope.source_id).or_default();
+                    counters.frames_received += 1;
+                    if let Some(local) = local {
+                        let subject = crate::rules::Subject::new_message(
+                            envelope.source_id,
+                            &envelope.message,
+                        );
+                        let decision = rules.decide(&subject, local);
+                        if decision.drop {
+                            counters.messages_dropped += 1;
+                        }
+                        envelope.route(decision);
+                    }
                     batch.envelopes.push(envelope);
                 }
                 SourceEvent::Counters(id, counters) => {
@@ -325,10 +452,56 @@ async fn hub(
 async fn reporter(
     mut reports: mpsc::UnboundedReceiver<IngestReport>,
     events: broadcast::Sender<EngineEvent>,
+    deliveries: Dispatcher,
+    store: Store,
 ) {
+    let mut names = HashMap::new();
     while let Some(report) = reports.recv().await {
-        if !report.stored.is_empty() {
-            let _ = events.send(EngineEvent::Stored(Arc::new(report.stored)));
+        if report.stored.is_empty() {
+            continue;
+        }
+        let wanted = |message: &StoredMessage| !message.decision.deliveries.is_empty();
+        if report.stored.iter().any(wanted) {
+            if report
+                .stored
+                .iter()
+                .any(|message| wanted(message) && !names.contains_key(&message.source_id))
+            {
+                names = crate::dispatch::source_names(&store).await;
+            }
+            deliveries.send(&report.stored, &names);
+        }
+        let _ = events.send(EngineEvent::Stored(Arc::new(report.stored)));
+    }
+}
+
+/// How often a running engine looks for rules changed by another process.
+const RULES_POLL: Duration = Duration::from_secs(2);
+
+/// Reloads the rules when another process (the CLI) changed them.
+async fn watch_rules(store: Store, rules: SharedRules, mut stopped: watch::Receiver<bool>) {
+    let fingerprint = || store.read_async(store::rules::rules_fingerprint);
+    let mut seen = fingerprint().await.ok();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(RULES_POLL) => {}
+            _ = crate::source::stopped(&mut stopped) => return,
+        }
+        let Ok(now) = fingerprint().await else {
+            continue;
+        };
+        if seen.as_ref() == Some(&now) {
+            continue;
+        }
+        seen = Some(now);
+        match load_rules(&store).await {
+            Ok(loaded) => {
+                if let Ok(mut slot) = rules.write() {
+                    *slot = Arc::new(loaded);
+                }
+                tracing::info!("routing rules reloaded");
+            }
+            Err(error) => tracing::warn!(%error, "could not reload the routing rules"),
         }
     }
 }

@@ -9,6 +9,9 @@
 //! - [`config`]: source configuration, secrets, validation.
 //! - [`admin`]: adding, editing and removing sources (CLI and window alike).
 //! - [`rules`]: routing rules: which new messages notify, are tagged, dropped, forwarded.
+//! - [`policy`]: notification policy: minimum priority, do not disturb, mutes, coalescing.
+//! - [`dispatch`]: rule outputs: webhooks and local commands.
+//! - [`clock`]: the local wall clock rules and quiet hours are evaluated in.
 //! - [`render`]: message bodies as sanitised HTML or plain text; tag emoji.
 //! - [`search_text`]: text folding for English and Chinese search, snippets.
 //! - [`store`]: SQLite: migrations, the writer thread, queries, export/import.
@@ -19,10 +22,13 @@
 //! - [`demo`]: a loopback ntfy-compatible feed of sample messages.
 
 pub mod admin;
+pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod dispatch;
 pub mod engine;
 pub mod model;
+pub mod policy;
 pub mod render;
 pub mod rules;
 pub mod search_text;

@@ -188,6 +188,8 @@ pub struct Envelope {
     /// When the frame was read off the socket, for latency figures.
     pub received: std::time::Instant,
     pub derived: DerivedColumns,
+    /// What the routing rules decided; until they run, store and notify.
+    pub decision: crate::rules::Decision,
 }
 
 impl Envelope {
@@ -200,7 +202,25 @@ impl Envelope {
             message,
             cursor,
             received: std::time::Instant::now(),
+            decision: crate::rules::Decision::pass(),
         }
+    }
+
+    /// Takes the rules' decision: tags and group are written into the
+    /// message (and its derived columns redone); the rest travels with it
+    /// to the writer and the outputs.
+    pub fn route(&mut self, decision: crate::rules::Decision) {
+        let retag = !decision.add_tags.is_empty();
+        if retag {
+            self.message.tags.extend(decision.add_tags.iter().cloned());
+        }
+        if let Some(group) = &decision.group {
+            self.message.group_key = Some(group.clone());
+        }
+        if retag {
+            self.derived = DerivedColumns::new(&self.message);
+        }
+        self.decision = decision;
     }
 }
 

@@ -35,7 +35,15 @@ pub struct TimeWindow {
 impl TimeWindow {
     pub const EVERY_DAY: u8 = 0b111_1111;
 
-    fn contains(&self, now: LocalTime) -> bool {
+    /// Checks the minutes are within a day and at least one weekday is set.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.start_minute >= 1440 || self.end_minute > 1440 || self.weekdays == 0 {
+            return Err("a time window needs minutes within a day and at least one weekday".into());
+        }
+        Ok(())
+    }
+
+    pub fn contains(&self, now: LocalTime) -> bool {
         let day_bit = |weekday: u8| self.weekdays & (1 << (weekday % 7)) != 0;
         if self.start_minute <= self.end_minute {
             day_bit(now.weekday) && (self.start_minute..self.end_minute).contains(&now.minute)
@@ -127,6 +135,62 @@ pub enum Action {
 
 fn default_timeout_secs() -> u32 {
     10
+}
+
+impl Action {
+    /// Checks what can be checked before a message arrives: the webhook's
+    /// URL and headers, the command's program, timeouts, non-empty names.
+    pub fn validate(&self) -> Result<(), String> {
+        let timeout_ok = |secs: u32| {
+            if (1..=600).contains(&secs) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "a timeout must be between 1 and 600 seconds, not {secs}"
+                ))
+            }
+        };
+        match self {
+            Action::AddTag { tag } if tag.trim().is_empty() => {
+                Err("the tag to add is empty".into())
+            }
+            Action::SetGroup { group } if group.trim().is_empty() => {
+                Err("the group to set is empty".into())
+            }
+            Action::Webhook {
+                url,
+                headers,
+                timeout_secs,
+            } => {
+                let parsed = url::Url::parse(url)
+                    .map_err(|error| format!("the webhook url {url:?} is not valid: {error}"))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                    return Err(format!(
+                        "the webhook url {url:?} must be an http or https address"
+                    ));
+                }
+                for (name, value) in headers {
+                    crate::config::parse_header(&format!("{name}: {value}"))
+                        .map_err(|error| error.to_string())?;
+                }
+                timeout_ok(*timeout_secs)
+            }
+            Action::Command {
+                program,
+                args,
+                timeout_secs,
+            } => {
+                if program.trim().is_empty() {
+                    return Err("the command needs a program to run".into());
+                }
+                if program.contains('\0') || args.iter().any(|arg| arg.contains('\0')) {
+                    return Err("the command contains a NUL character".into());
+                }
+                timeout_ok(*timeout_secs)
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// One rule, as stored and edited.
@@ -239,8 +303,26 @@ pub struct Decision {
     pub star: bool,
     pub add_tags: Vec<String>,
     pub group: Option<String>,
-    pub webhooks: Vec<Action>,
-    pub commands: Vec<Action>,
+    /// Webhook and command actions to carry out once the message is stored.
+    pub deliveries: Vec<Delivery>,
+}
+
+/// A webhook or command action of a matched rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub rule_id: i64,
+    pub rule_name: String,
+    pub action: Action,
+}
+
+impl Decision {
+    /// What happens without rules: stored, and notified.
+    pub fn pass() -> Decision {
+        Decision {
+            notify: true,
+            ..Decision::default()
+        }
+    }
 }
 
 impl RuleSet {
@@ -255,18 +337,16 @@ impl RuleSet {
             if rule.actions.is_empty() {
                 return Err(fail("a rule needs at least one action".into()));
             }
+            for action in &rule.actions {
+                action.validate().map_err(fail)?;
+            }
             if let (Some(min), Some(max)) = (rule.matcher.min_priority, rule.matcher.max_priority) {
                 if min > max {
                     return Err(fail(format!("the priority range {min}–{max} is empty")));
                 }
             }
             if let Some(window) = rule.matcher.time {
-                if window.start_minute >= 1440 || window.end_minute > 1440 || window.weekdays == 0 {
-                    return Err(fail(
-                        "the time window needs minutes within a day and at least one weekday"
-                            .into(),
-                    ));
-                }
+                window.validate().map_err(fail)?;
             }
             let title = rule
                 .matcher
@@ -294,12 +374,13 @@ impl RuleSet {
         RuleSet { rules: Vec::new() }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
     /// Applies the rules in order to `subject` at local time `now`.
     pub fn decide(&self, subject: &Subject<'_>, now: LocalTime) -> Decision {
-        let mut decision = Decision {
-            notify: true,
-            ..Decision::default()
-        };
+        let mut decision = Decision::pass();
         for compiled in &self.rules {
             if !compiled.matches(subject, now) {
                 continue;
@@ -324,8 +405,13 @@ impl RuleSet {
                     }
                     Action::SetGroup { group } => decision.group = Some(group.clone()),
                     Action::Drop => decision.drop = true,
-                    Action::Webhook { .. } => decision.webhooks.push(action.clone()),
-                    Action::Command { .. } => decision.commands.push(action.clone()),
+                    Action::Webhook { .. } | Action::Command { .. } => {
+                        decision.deliveries.push(Delivery {
+                            rule_id: compiled.rule.id,
+                            rule_name: compiled.rule.name.clone(),
+                            action: action.clone(),
+                        })
+                    }
                 }
             }
             if compiled.rule.stop {

@@ -19,6 +19,7 @@ type Result<T> = std::result::Result<T, AppError>;
 /// sidebar's badges follow triage at once instead of at the next message.
 pub(super) fn counts_changed(app: &AppHandle) {
     let _ = app.emit(super::events::EVENT, UiEvent::CountsChanged);
+    super::tray::refresh(app);
 }
 
 fn ids(ids: Vec<i64>) -> Result<Selection> {

@@ -40,6 +40,7 @@ pub fn forward(app: AppHandle, mut engine_events: broadcast::Receiver<EngineEven
                         let event = UiEvent::MessagesAdded { count: added, sources: std::mem::take(&mut sources).into_iter().collect() };
                         let _ = app.emit(EVENT, event);
                         added = 0;
+                        super::tray::refresh(&app);
                     }
                 }
             }

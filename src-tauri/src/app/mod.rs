@@ -1,13 +1,16 @@
 //! The desktop window: the Tauri builder, the state commands reach through
 //! `State<AppState>`, and the bridge from engine events to UI events. The
-//! engine runs on Tauri's async runtime; closing the window quits and shuts
-//! the engine down gracefully (the tray, which keeps it running, comes later;
-//! `herald run --headless` runs the engine without a window).
+//! engine runs on Tauri's async runtime. Closing the window hides it to the
+//! tray when a tray host is there to bring it back, and quits otherwise;
+//! quitting shuts the engine down gracefully (`herald run --headless` runs
+//! the engine, rules and notifications without a window).
 
 mod admin;
 mod commands;
 mod error;
 mod events;
+mod routing;
+mod tray;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +36,7 @@ pub struct AppState {
     /// The window starts hidden and is shown once the UI has painted the
     /// inbox (no blank white frame), or after `SHOW_ANYWAY` regardless.
     pub shown: AtomicBool,
+    pub notifier: crate::notifier::Notifier,
 }
 
 /// Shows the window even if the UI never reports that it painted.
@@ -55,6 +59,61 @@ pub fn show_main_window(app: &tauri::AppHandle, reason: &str) {
         "window shown ({reason}) {} ms after launch",
         state.started.elapsed().as_millis()
     );
+}
+
+/// Shows, unminimises and focuses the main window.
+pub fn reveal(app: &tauri::AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+/// Acts on a click on a notification or its "Mark read" button.
+async fn react(
+    app: tauri::AppHandle,
+    mut reactions: tokio::sync::mpsc::UnboundedReceiver<crate::notifier::Reaction>,
+) {
+    use crate::notifier::Reaction;
+    use tauri::Emitter;
+    while let Some(reaction) = reactions.recv().await {
+        match reaction {
+            Reaction::Open(id) => {
+                reveal(&app);
+                let _ = app.emit(
+                    events::EVENT,
+                    crate::dto::UiEvent::FocusMessage { id: id.0 },
+                );
+                tray::refresh(&app);
+            }
+            Reaction::MarkRead(id) => {
+                let Some(state) = app.try_state::<AppState>() else {
+                    continue;
+                };
+                let selection = herald_core::store::Selection::Ids(vec![id]);
+                let marked = state
+                    .store
+                    .write_async(move |transaction| {
+                        herald_core::store::set_read(transaction, &selection, true)
+                    })
+                    .await;
+                match marked {
+                    Ok(_) => commands::counts_changed(&app),
+                    Err(error) => tracing::warn!(%error, "could not mark the message read"),
+                }
+            }
+        }
+    }
+}
+
+/// The app icon as a file, for notification servers that take a path.
+pub fn notification_icon(data_dir: &Path) -> Option<PathBuf> {
+    let path = data_dir.join("herald-icon.png");
+    if !path.exists() {
+        std::fs::write(&path, include_bytes!("../../../icons/128x128.png")).ok()?;
+    }
+    Some(path)
 }
 
 impl AppState {
@@ -143,13 +202,7 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
     let app = tauri::Builder::default()
         // First, so a second launch focuses this window instead of starting twice.
         .plugin(tauri_plugin_single_instance::init(
-            |app, _arguments, _directory| {
-                if let Some(window) = app.get_webview_window("main") {
-                    let _ = window.unminimize();
-                    let _ = window.show();
-                    let _ = window.set_focus();
-                }
-            },
+            |app, _arguments, _directory| reveal(app),
         ))
         // Everything but visibility: the window shows itself once painted.
         .plugin(
@@ -172,6 +225,21 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
             let engine = tauri::async_runtime::block_on(Engine::start(store.clone()))?;
             tracing::debug!(target: "herald::launch", "engine started at {} ms", started.elapsed().as_millis());
             events::forward(app.handle().clone(), engine.subscribe());
+            let (reactions, reaction_stream) = tokio::sync::mpsc::unbounded_channel();
+            let status_handle = app.handle().clone();
+            let notifier = tauri::async_runtime::block_on(async {
+                crate::notifier::start(
+                    store.clone(),
+                    engine.subscribe(),
+                    notification_icon(&data_dir),
+                    reactions,
+                    move || {
+                        use tauri::Emitter;
+                        let _ = status_handle.emit(events::EVENT, crate::dto::UiEvent::QuietChanged);
+                    },
+                )
+            });
+            tauri::async_runtime::spawn(react(app.handle().clone(), reaction_stream));
             app.manage(AppState {
                 store,
                 engine,
@@ -179,7 +247,28 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
                 data_dir,
                 started: options.started,
                 shown: AtomicBool::new(false),
+                notifier,
             });
+            // A tray that cannot be made (no tray support at all) is not fatal.
+            if let Err(error) = tray::install(app.handle()) {
+                tracing::warn!(%error, "no tray icon");
+            }
+            let hides_to_tray = tauri::async_runtime::block_on(tray::host_present());
+            tracing::info!(hides_to_tray, "tray host");
+            if let Some(window) = app.get_webview_window("main") {
+                let handle = app.handle().clone();
+                window.on_window_event(move |event| {
+                    if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                        if hides_to_tray {
+                            api.prevent_close();
+                            if let Some(window) = handle.get_webview_window("main") {
+                                let _ = window.hide();
+                            }
+                            tray::refresh(&handle);
+                        }
+                    }
+                });
+            }
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 tokio::time::sleep(SHOW_ANYWAY).await;
@@ -231,6 +320,19 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
             admin::set_autostart,
             admin::export_messages,
             admin::import_messages,
+            routing::list_rules,
+            routing::save_rule,
+            routing::remove_rule,
+            routing::set_rule_enabled,
+            routing::move_rule,
+            routing::preview_rules,
+            routing::list_delivery_failures,
+            routing::get_policy,
+            routing::set_policy,
+            routing::get_quiet,
+            routing::pause_notifications,
+            routing::mute_source,
+            routing::set_sources_paused,
         ])
         .build(tauri::generate_context!())
         .context("cannot start the window")?;

@@ -3,4 +3,8 @@
 /**
  * A source in the sidebar and the admin list, with live status.
  */
-export type SourceView = { id: number, name: string, protocol: string, enabled: boolean, state: string, retry_at: number | null, last_error: string | null, unread: number, stored: number, frames_rejected: number, frames_malformed: number, };
+export type SourceView = { id: number, name: string, protocol: string, enabled: boolean, state: string, retry_at: number | null, last_error: string | null, unread: number, stored: number, frames_rejected: number, frames_malformed: number, 
+/**
+ * Messages routing rules dropped.
+ */
+messages_dropped: number, };

@@ -111,6 +111,24 @@ CREATE TABLE rules (
 );
 CREATE UNIQUE INDEX rules_name ON rules(name);
 "#,
+    // 3: what routing did: messages rules dropped (per source), and the
+    // deliveries of webhook and command actions that failed, so an admin can
+    // see them (the newest few hundred are kept).
+    r#"
+ALTER TABLE source_stats ADD COLUMN messages_dropped INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE delivery_failures (
+    id          INTEGER PRIMARY KEY,
+    rule_id     INTEGER,
+    rule_name   TEXT NOT NULL,
+    message_id  INTEGER,
+    kind        TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    attempts    INTEGER NOT NULL,
+    error       TEXT NOT NULL,
+    failed_at   INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per migration.
@@ -145,7 +163,11 @@ mod tests {
     /// One entry per shipped migration. Adding a migration adds a line here;
     /// a mismatch means a shipped migration was edited, which would leave
     /// existing databases on a different schema from new ones.
-    const SHIPPED: &[u64] = &[0x6781_3cf3_950b_c78e, 0xd45d_807e_a522_a60e];
+    const SHIPPED: &[u64] = &[
+        0x6781_3cf3_950b_c78e,
+        0xd45d_807e_a522_a60e,
+        0xe353_9d6f_5d1f_3521,
+    ];
 
     #[test]
     fn shipped_migrations_are_never_edited() {

@@ -519,6 +519,8 @@ pub struct SourceStats {
     pub frames_malformed: u64,
     /// New messages stored since the source was added (pruned ones included).
     pub messages_stored: u64,
+    /// Messages routing rules dropped instead of storing.
+    pub messages_dropped: u64,
     pub state: String,
     pub state_since: Option<i64>,
     pub retry_at: Option<i64>,
@@ -567,7 +569,7 @@ pub fn source_stats(connection: &Connection) -> Result<Vec<SourceStats>> {
                 (SELECT count(*) FROM messages m WHERE m.source_id = s.id AND m.read = 0),
                 coalesce(t.frames_received, 0), coalesce(t.frames_rejected, 0), coalesce(t.frames_malformed, 0),
                 coalesce(t.messages_stored, 0), coalesce(t.state, 'idle'), t.state_since, t.retry_at,
-                coalesce(t.attempts, 0), t.last_error, t.last_error_at
+                coalesce(t.attempts, 0), t.last_error, t.last_error_at, coalesce(t.messages_dropped, 0)
          FROM sources s LEFT JOIN source_stats t ON t.source_id = s.id
          WHERE s.removed_at IS NULL ORDER BY s.id",
     )?;
@@ -590,6 +592,7 @@ pub fn source_stats(connection: &Connection) -> Result<Vec<SourceStats>> {
                 attempts: row.get(13)?,
                 last_error: row.get(14)?,
                 last_error_at: row.get(15)?,
+                messages_dropped: row.get(16)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;

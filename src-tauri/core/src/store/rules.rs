@@ -6,6 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError};
+use crate::policy::{Policy, Quiet};
 use crate::rules::{Action, Match, Rule, RuleSet};
 
 /// What is stored in `rules.definition`.
@@ -109,6 +110,194 @@ pub fn insert_rule(transaction: &Transaction<'_>, rule: &NewRule, now: i64) -> R
         params![position, candidate.name, candidate.enabled, definition(&candidate)?, now],
     )?;
     Ok(transaction.last_insert_rowid())
+}
+
+/// Replaces a rule's name, match, actions and flags; its place is kept.
+pub fn update_rule(transaction: &Transaction<'_>, id: i64, rule: &NewRule, now: i64) -> Result<()> {
+    let candidate = Rule {
+        id,
+        name: rule.name.trim().to_string(),
+        enabled: rule.enabled,
+        matcher: rule.matcher.clone(),
+        actions: rule.actions.clone(),
+        stop: rule.stop,
+    };
+    check(&candidate)?;
+    let taken: Option<i64> = transaction
+        .query_row(
+            "SELECT id FROM rules WHERE name = ?1 AND id != ?2",
+            params![candidate.name, id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if taken.is_some() {
+        return Err(StoreError::Invalid(format!(
+            "a rule named {:?} already exists; pick another name",
+            candidate.name
+        )));
+    }
+    let changed = transaction.execute(
+        "UPDATE rules SET name = ?2, enabled = ?3, definition = ?4, updated_at = ?5 WHERE id = ?1",
+        params![
+            id,
+            candidate.name,
+            candidate.enabled,
+            definition(&candidate)?,
+            now
+        ],
+    )?;
+    require_rule(changed, id)
+}
+
+/// A webhook or command that could not be delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryFailure {
+    pub id: i64,
+    pub rule_id: Option<i64>,
+    pub rule_name: String,
+    pub message_id: Option<i64>,
+    /// `webhook` or `command`.
+    pub kind: String,
+    /// The URL (without credentials) or the program.
+    pub target: String,
+    pub attempts: u32,
+    pub error: String,
+    pub failed_at: i64,
+}
+
+/// How many failures are kept; older ones are deleted as new ones come.
+pub const DELIVERY_FAILURES_KEPT: i64 = 500;
+
+pub fn record_delivery_failure(
+    transaction: &Transaction<'_>,
+    failure: &DeliveryFailure,
+) -> Result<()> {
+    transaction
+        .prepare_cached(
+            "INSERT INTO delivery_failures (rule_id, rule_name, message_id, kind, target, attempts, error, failed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            failure.rule_id,
+            failure.rule_name,
+            failure.message_id,
+            failure.kind,
+            failure.target,
+            failure.attempts,
+            failure.error,
+            failure.failed_at
+        ])?;
+    transaction
+        .prepare_cached(
+            "DELETE FROM delivery_failures WHERE id <= (SELECT max(id) FROM delivery_failures) - ?1",
+        )?
+        .execute([DELIVERY_FAILURES_KEPT])?;
+    Ok(())
+}
+
+/// The newest delivery failures first.
+pub fn delivery_failures(connection: &Connection, limit: u32) -> Result<Vec<DeliveryFailure>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT id, rule_id, rule_name, message_id, kind, target, attempts, error, failed_at
+         FROM delivery_failures ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = statement.query_map([limit], |row| {
+        Ok(DeliveryFailure {
+            id: row.get(0)?,
+            rule_id: row.get(1)?,
+            rule_name: row.get(2)?,
+            message_id: row.get(3)?,
+            kind: row.get(4)?,
+            target: row.get(5)?,
+            attempts: row.get(6)?,
+            error: row.get(7)?,
+            failed_at: row.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The result of trying rules on stored messages.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    /// How many stored messages were tried (the newest first).
+    pub scanned: usize,
+    /// The messages some rule matched, newest first, with what would happen.
+    pub matched: Vec<(crate::model::Message, crate::rules::Decision)>,
+}
+
+/// What `rules` would do with the newest `limit` stored messages, each
+/// judged at the local time it was received. Nothing is changed.
+pub fn preview(
+    connection: &Connection,
+    rules: &RuleSet,
+    limit: usize,
+    now: i64,
+) -> Result<Preview> {
+    let filter = super::MessageFilter {
+        view: super::View::All,
+        ..super::MessageFilter::default()
+    };
+    let messages = super::list_messages(connection, &filter, limit, now)?;
+    let scanned = messages.len();
+    let matched = messages
+        .into_iter()
+        .filter_map(|message| {
+            let local = crate::clock::local_time(message.received_at);
+            let decision = rules.decide(&crate::rules::Subject::stored(&message), local);
+            (!decision.matched.is_empty()).then_some((message, decision))
+        })
+        .collect();
+    Ok(Preview { scanned, matched })
+}
+
+/// Changes whenever a rule is added, edited, enabled, moved or removed, so
+/// a running engine notices changes made by another process (the CLI).
+pub fn rules_fingerprint(connection: &Connection) -> Result<String> {
+    Ok(connection.query_row(
+        "SELECT coalesce(group_concat(id || ':' || enabled || ':' || updated_at, ','), '')
+         FROM (SELECT id, enabled, updated_at FROM rules ORDER BY position, id)",
+        [],
+        |row| row.get(0),
+    )?)
+}
+
+/// The notification policy; the defaults until one is saved. An unreadable
+/// setting (edited by hand) is reported, not silently replaced.
+pub fn policy(connection: &Connection) -> Result<Policy> {
+    read_setting(connection, Policy::SETTING)
+}
+
+pub fn set_policy(transaction: &Transaction<'_>, policy: &Policy) -> Result<()> {
+    policy.validate().map_err(StoreError::Invalid)?;
+    write_setting(transaction, Policy::SETTING, policy)
+}
+
+/// Do not disturb and mutes, as last switched.
+pub fn quiet(connection: &Connection) -> Result<Quiet> {
+    read_setting(connection, Quiet::SETTING)
+}
+
+pub fn set_quiet(transaction: &Transaction<'_>, quiet: &Quiet) -> Result<()> {
+    write_setting(transaction, Quiet::SETTING, quiet)
+}
+
+fn read_setting<T: Default + serde::de::DeserializeOwned>(
+    connection: &Connection,
+    key: &str,
+) -> Result<T> {
+    match super::get_setting(connection, key)? {
+        None => Ok(T::default()),
+        Some(text) => serde_json::from_str(&text).map_err(|error| {
+            StoreError::Invalid(format!("the setting {key} is unreadable: {error}"))
+        }),
+    }
+}
+
+fn write_setting<T: Serialize>(transaction: &Transaction<'_>, key: &str, value: &T) -> Result<()> {
+    let text =
+        serde_json::to_string(value).map_err(|error| StoreError::Invalid(error.to_string()))?;
+    super::set_setting(transaction, key, &text)
 }
 
 fn require_rule(changed: usize, id: i64) -> Result<()> {

@@ -2410,6 +2410,7 @@ fn stats_sum_counters_and_count_stored_and_unread_per_source() {
                     frames_received: 6,
                     frames_rejected: 1,
                     frames_malformed: 1,
+                    messages_dropped: 2,
                     last_error: Some(("frame too large".into(), T0 - MINUTE)),
                 },
             ),
@@ -2419,6 +2420,7 @@ fn stats_sum_counters_and_count_stored_and_unread_per_source() {
                     frames_received: 1,
                     frames_rejected: 2,
                     frames_malformed: 0,
+                    messages_dropped: 0,
                     last_error: None,
                 },
             ),
@@ -2448,6 +2450,7 @@ fn stats_sum_counters_and_count_stored_and_unread_per_source() {
                 frames_received: 2,
                 frames_rejected: 0,
                 frames_malformed: 2,
+                messages_dropped: 1,
                 last_error: None,
             },
         )]),
@@ -2481,8 +2484,13 @@ fn stats_sum_counters_and_count_stored_and_unread_per_source() {
         "alerts holds five messages, one of them read"
     );
     assert_eq!(
-        (a.frames_received, a.frames_rejected, a.frames_malformed),
-        (8, 1, 3),
+        (
+            a.frames_received,
+            a.frames_rejected,
+            a.frames_malformed,
+            a.messages_dropped
+        ),
+        (8, 1, 3, 3),
         "frame counters add up across batches"
     );
     assert_eq!(

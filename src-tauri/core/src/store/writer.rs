@@ -46,6 +46,8 @@ pub struct FrameCounters {
     pub frames_received: u64,
     pub frames_rejected: u64,
     pub frames_malformed: u64,
+    /// Messages routing rules dropped.
+    pub messages_dropped: u64,
     /// The latest error and when it happened (Unix ms).
     pub last_error: Option<(String, i64)>,
 }
@@ -55,6 +57,7 @@ impl FrameCounters {
         self.frames_received += other.frames_received;
         self.frames_rejected += other.frames_rejected;
         self.frames_malformed += other.frames_malformed;
+        self.messages_dropped += other.messages_dropped;
         if other.last_error.is_some() {
             self.last_error = other.last_error;
         }
@@ -91,6 +94,9 @@ pub struct StoredMessage {
     pub message: NewMessage,
     #[serde(skip)]
     pub received: Instant,
+    /// What the routing rules decided (notify, webhooks, commands).
+    #[serde(skip)]
+    pub decision: crate::rules::Decision,
 }
 
 /// What one commit stored: only rows actually inserted, never replays.
@@ -301,6 +307,7 @@ fn send_reports(batches: Vec<IngestBatch>, inserted: Vec<Vec<(usize, MessageId)>
                     received_at,
                     message: envelope.message,
                     received: envelope.received,
+                    decision: envelope.decision,
                 })
             })
             .collect();
@@ -388,12 +395,24 @@ impl<'t> Inserter<'t> {
                 continue;
             }
             last_per_source.insert(envelope.source_id, index);
+            let decision = &envelope.decision;
+            if decision.drop {
+                // Counted by the hub; the cursor still moves past it.
+                continue;
+            }
+            let triage =
+                (decision.mark_read || decision.star).then_some(super::queries::TriageState {
+                    read: decision.mark_read,
+                    starred: decision.star,
+                    snoozed_until: None,
+                    archived_at: None,
+                });
             if let Some(id) = self.insert_message(
                 envelope.source_id,
                 &envelope.message,
                 &envelope.derived,
                 received_at,
-                None,
+                triage.as_ref(),
             )? {
                 *self
                     .stored_per_source
@@ -492,13 +511,14 @@ impl<'t> Inserter<'t> {
         };
         self.transaction
             .prepare_cached(
-                "INSERT INTO source_stats (source_id, frames_received, frames_rejected, frames_malformed, messages_stored, last_error, last_error_at, updated_at)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM sources WHERE id = ?1)
+                "INSERT INTO source_stats (source_id, frames_received, frames_rejected, frames_malformed, messages_stored, last_error, last_error_at, updated_at, messages_dropped)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM sources WHERE id = ?1)
                  ON CONFLICT (source_id) DO UPDATE SET
                     frames_received = frames_received + excluded.frames_received,
                     frames_rejected = frames_rejected + excluded.frames_rejected,
                     frames_malformed = frames_malformed + excluded.frames_malformed,
                     messages_stored = messages_stored + excluded.messages_stored,
+                    messages_dropped = messages_dropped + excluded.messages_dropped,
                     last_error = coalesce(excluded.last_error, last_error),
                     last_error_at = coalesce(excluded.last_error_at, last_error_at),
                     updated_at = excluded.updated_at",
@@ -511,7 +531,8 @@ impl<'t> Inserter<'t> {
                 stored as i64,
                 error,
                 error_at,
-                now
+                now,
+                counters.messages_dropped as i64,
             ])?;
         Ok(())
     }

@@ -1,0 +1,351 @@
+//! Rule outputs that leave Herald: webhooks and local commands. They run
+//! after the message is committed, on their own tasks, and never slow
+//! ingestion down: the queue is bounded and a full queue is recorded as a
+//! failure, not waited on.
+//!
+//! - A **webhook** POSTs the message as JSON, retrying connection errors,
+//!   429 and 5xx with growing pauses for a bounded time.
+//! - A **command** runs a program the admin chose, with its own arguments;
+//!   the message goes into `HERALD_*` environment variables and, as JSON,
+//!   to its stdin. Nothing from a message ever becomes a program or an
+//!   argument, and no shell is involved.
+//!
+//! Failures are written to `delivery_failures`, where the CLI and the
+//! rules screen show them.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{mpsc, Semaphore};
+
+use crate::model::{now_ms, SourceId};
+use crate::rules::{Action, Delivery};
+use crate::store::rules::{record_delivery_failure, DeliveryFailure};
+use crate::store::{self, Store, StoredMessage};
+
+/// The message as webhooks and commands receive it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Payload {
+    pub id: i64,
+    pub source_id: i64,
+    pub source: String,
+    pub remote_id: String,
+    pub topic: Option<String>,
+    pub title: String,
+    pub body: String,
+    pub priority: u8,
+    pub tags: Vec<String>,
+    pub click: Option<String>,
+    pub group: Option<String>,
+    pub sent_at: i64,
+    pub received_at: i64,
+}
+
+impl Payload {
+    pub fn new(stored: &StoredMessage, source: &str) -> Payload {
+        let message = &stored.message;
+        Payload {
+            id: stored.id.0,
+            source_id: stored.source_id.0,
+            source: source.to_string(),
+            remote_id: message.remote_id.clone(),
+            topic: message.topic.clone(),
+            title: message.title.clone(),
+            body: message.body.clone(),
+            priority: message.priority.get(),
+            tags: message.tags.clone(),
+            click: message.click.clone(),
+            group: message.group_key.clone(),
+            sent_at: message.sent_at,
+            received_at: stored.received_at,
+        }
+    }
+
+    /// The `HERALD_*` environment of a command. Values are bounded (Linux
+    /// refuses single variables over 128 KiB) and NUL characters, which an
+    /// environment cannot hold, become U+FFFD; the full text is on stdin.
+    pub fn environment(&self) -> Vec<(&'static str, String)> {
+        const MAX_CHARS: usize = 32 * 1024;
+        let clean = |text: &str| -> String {
+            text.chars()
+                .take(MAX_CHARS)
+                .map(|c| if c == '\0' { '\u{FFFD}' } else { c })
+                .collect()
+        };
+        vec![
+            ("HERALD_ID", self.id.to_string()),
+            ("HERALD_SOURCE", clean(&self.source)),
+            ("HERALD_TOPIC", clean(self.topic.as_deref().unwrap_or(""))),
+            ("HERALD_TITLE", clean(&self.title)),
+            ("HERALD_BODY", clean(&self.body)),
+            ("HERALD_PRIORITY", self.priority.to_string()),
+            ("HERALD_TAGS", clean(&self.tags.join(","))),
+            ("HERALD_URL", clean(self.click.as_deref().unwrap_or(""))),
+        ]
+    }
+}
+
+/// How many deliveries may wait; beyond that they fail at once.
+const QUEUE: usize = 1024;
+/// Webhooks in flight at once.
+const WEBHOOKS_AT_ONCE: usize = 8;
+/// Commands running at once.
+const COMMANDS_AT_ONCE: usize = 4;
+/// How long a webhook keeps being retried.
+const WEBHOOK_PATIENCE: Duration = Duration::from_secs(60);
+/// The largest webhook response read (it is only checked for its status).
+const WEBHOOK_RESPONSE_BYTES: usize = 64 * 1024;
+
+struct Job {
+    delivery: Delivery,
+    payload: Arc<Payload>,
+}
+
+/// Sends deliveries to the worker task; cheap to clone.
+#[derive(Clone)]
+pub struct Dispatcher {
+    jobs: mpsc::Sender<Job>,
+    store: Store,
+}
+
+impl Dispatcher {
+    /// Starts the worker. It stops when every `Dispatcher` is dropped and
+    /// the deliveries already started have finished.
+    pub fn start(store: Store) -> (Dispatcher, tokio::task::JoinHandle<()>) {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        let worker = tokio::spawn(work(queue, store.clone()));
+        (Dispatcher { jobs, store }, worker)
+    }
+
+    /// Queues the deliveries of newly stored messages; never waits.
+    pub fn send(&self, stored: &[StoredMessage], names: &HashMap<SourceId, String>) {
+        for message in stored {
+            if message.decision.deliveries.is_empty() {
+                continue;
+            }
+            let source = names.get(&message.source_id).map_or("", String::as_str);
+            let payload = Arc::new(Payload::new(message, source));
+            for delivery in &message.decision.deliveries {
+                let job = Job {
+                    delivery: delivery.clone(),
+                    payload: payload.clone(),
+                };
+                if let Err(
+                    mpsc::error::TrySendError::Full(job) | mpsc::error::TrySendError::Closed(job),
+                ) = self.jobs.try_send(job)
+                {
+                    record(
+                        &self.store,
+                        &job.delivery,
+                        job.payload.id,
+                        0,
+                        "too many deliveries waiting; this one was skipped".into(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+async fn work(mut queue: mpsc::Receiver<Job>, store: Store) {
+    let webhooks = Arc::new(Semaphore::new(WEBHOOKS_AT_ONCE));
+    let commands = Arc::new(Semaphore::new(COMMANDS_AT_ONCE));
+    let mut running = tokio::task::JoinSet::new();
+    while let Some(job) = queue.recv().await {
+        let limit = match job.delivery.action {
+            Action::Command { .. } => commands.clone(),
+            _ => webhooks.clone(),
+        };
+        let Ok(permit) = limit.acquire_owned().await else {
+            return;
+        };
+        let store = store.clone();
+        running.spawn(async move {
+            let outcome = deliver(&job.delivery.action, &job.payload).await;
+            drop(permit);
+            if let Err((attempts, error)) = outcome {
+                tracing::warn!(rule = %job.delivery.rule_name, %error, "delivery failed");
+                record(&store, &job.delivery, job.payload.id, attempts, error);
+            }
+        });
+        // Reap finished deliveries so the set does not grow.
+        while running.try_join_next().is_some() {}
+    }
+    while running.join_next().await.is_some() {}
+}
+
+/// Carries out one action; on failure, how many attempts were made and why.
+pub async fn deliver(action: &Action, payload: &Payload) -> Result<(), (u32, String)> {
+    match action {
+        Action::Webhook {
+            url,
+            headers,
+            timeout_secs,
+        } => {
+            webhook(
+                url,
+                headers,
+                Duration::from_secs(u64::from(*timeout_secs)),
+                payload,
+            )
+            .await
+        }
+        Action::Command {
+            program,
+            args,
+            timeout_secs,
+        } => command(
+            program,
+            args,
+            Duration::from_secs(u64::from(*timeout_secs)),
+            payload,
+        )
+        .await
+        .map_err(|error| (1, error)),
+        _ => Ok(()),
+    }
+}
+
+async fn webhook(
+    url: &str,
+    headers: &[(String, String)],
+    timeout: Duration,
+    payload: &Payload,
+) -> Result<(), (u32, String)> {
+    let parsed = url::Url::parse(url).map_err(|error| (0, format!("invalid url: {error}")))?;
+    let tls = crate::source::tls::client_config(None).map_err(|error| (0, error))?;
+    let body = serde_json::to_vec(payload).map_err(|error| (0, error.to_string()))?;
+    let mut all_headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+    all_headers.extend(headers.iter().cloned());
+    let started = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(500);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let outcome = crate::source::http::request(
+            "POST",
+            &parsed,
+            &all_headers,
+            Some(&body),
+            &tls,
+            timeout,
+            WEBHOOK_RESPONSE_BYTES,
+        )
+        .await;
+        let error = match outcome {
+            Ok(response) if (200..300).contains(&response.status) => return Ok(()),
+            Ok(response) if response.status == 429 || response.status >= 500 => {
+                format!("the server answered {}", response.status)
+            }
+            Ok(response) => {
+                return Err((attempts, format!("the server answered {}", response.status)))
+            }
+            Err(error) => error,
+        };
+        if started.elapsed() + pause > WEBHOOK_PATIENCE {
+            return Err((
+                attempts,
+                format!("{error} (gave up after {attempts} attempts)"),
+            ));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(15));
+    }
+}
+
+async fn command(
+    program: &str,
+    args: &[String],
+    timeout: Duration,
+    payload: &Payload,
+) -> Result<(), String> {
+    let stdin = serde_json::to_vec(payload).map_err(|error| error.to_string())?;
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .envs(payload.environment())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|error| format!("cannot start {program}: {error}"))?;
+    let mut input = child.stdin.take();
+    let run = async {
+        if let Some(input) = input.as_mut() {
+            // A program that does not read its stdin is fine.
+            let _ = input.write_all(&stdin).await;
+        }
+        drop(input);
+        child.wait_with_output().await
+    };
+    let output = tokio::time::timeout(timeout, run)
+        .await
+        .map_err(|_| {
+            format!(
+                "{program} did not finish within {} s and was stopped",
+                timeout.as_secs()
+            )
+        })?
+        .map_err(|error| format!("{program} failed: {error}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: String = stderr
+        .trim()
+        .chars()
+        .rev()
+        .take(300)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    Err(format!("{program} exited with {}: {tail}", output.status))
+}
+
+fn record(store: &Store, delivery: &Delivery, message_id: i64, attempts: u32, error: String) {
+    let (kind, target) = match &delivery.action {
+        Action::Webhook { url, .. } => (
+            "webhook",
+            url::Url::parse(url)
+                .map(|url| crate::source::http::redacted(&url))
+                .unwrap_or_default(),
+        ),
+        Action::Command { program, .. } => ("command", program.clone()),
+        _ => return,
+    };
+    let failure = DeliveryFailure {
+        id: 0,
+        rule_id: Some(delivery.rule_id),
+        rule_name: delivery.rule_name.clone(),
+        message_id: Some(message_id),
+        kind: kind.into(),
+        target,
+        attempts,
+        error,
+        failed_at: now_ms(),
+    };
+    let store = store.clone();
+    // Recording must not wait on the writer from a task that feeds it.
+    tokio::spawn(async move {
+        let result = store
+            .write_async(move |transaction| record_delivery_failure(transaction, &failure))
+            .await;
+        if let Err(error) = result {
+            tracing::warn!(%error, "could not record a delivery failure");
+        }
+    });
+}
+
+/// Source names by id, for payloads.
+pub async fn source_names(store: &Store) -> HashMap<SourceId, String> {
+    store
+        .read_async(store::list_sources)
+        .await
+        .map(|sources| sources.into_iter().map(|s| (s.id, s.name)).collect())
+        .unwrap_or_default()
+}

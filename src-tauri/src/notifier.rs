@@ -1,0 +1,480 @@
+//! OS notifications for new messages (freedesktop notifications over the
+//! session bus, through notify-rust). The engine reports what it stored;
+//! the rules have already said which messages want a notification; the
+//! policy ([`herald_core::policy::Gate`]) decides which are shown now, which
+//! are held or summarised. This module only turns the gate's notices into
+//! notifications and a click back into an action.
+//!
+//! Without a session bus or a notification server Herald keeps running:
+//! the reason is logged once and shown by the window (`QuietView`).
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use herald_core::engine::EngineEvent;
+use herald_core::model::{now_ms, MessageId, SourceId};
+use herald_core::policy::{self, Candidate, Gate, Notice, Policy, Quiet, SummaryKind};
+use herald_core::render;
+use herald_core::rules::Urgency;
+use herald_core::store::{self, Store, StoredMessage};
+use tokio::sync::{broadcast, mpsc, Notify};
+
+use crate::i18n;
+
+/// What a person did with a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaction {
+    /// Clicked it: show this message.
+    Open(MessageId),
+    /// Pressed "Mark read".
+    MarkRead(MessageId),
+}
+
+/// Shared with the window: what the notifier is holding back and whether
+/// it can show anything at all.
+#[derive(Debug, Clone, Default)]
+pub struct NotifierStatus {
+    pub held: u64,
+    /// Why notifications cannot be shown; `None` once one was shown.
+    pub error: Option<String>,
+    pub shown: u64,
+}
+
+/// A handle to the running notifier.
+#[derive(Clone)]
+pub struct Notifier {
+    status: Arc<Mutex<NotifierStatus>>,
+    wake: Arc<Notify>,
+}
+
+impl Notifier {
+    pub fn status(&self) -> NotifierStatus {
+        self.status
+            .lock()
+            .map(|status| status.clone())
+            .unwrap_or_default()
+    }
+
+    /// Reads the policy and do-not-disturb again now (after a change), and
+    /// shows what their change released.
+    pub fn reload(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// A message counts as catch-up when it was sent this long before it arrived.
+const CATCH_UP_AGE_MS: i64 = 120_000;
+/// How often the policy is re-read and pending summaries are checked.
+const TICK: Duration = Duration::from_secs(1);
+/// Notification bodies are cut to this many characters.
+const BODY_CHARS: usize = 300;
+const SUMMARY_CHARS: usize = 120;
+/// Notifications whose clicks are still listened for; older ones stop
+/// routing clicks (each holds a bus connection).
+const LISTENED: usize = 32;
+
+/// Starts the notifier. `reactions` receives clicks and actions;
+/// `status_changed` is called when held counts or availability change.
+pub fn start(
+    store: Store,
+    events: broadcast::Receiver<EngineEvent>,
+    icon: Option<PathBuf>,
+    reactions: mpsc::UnboundedSender<Reaction>,
+    status_changed: impl Fn() + Send + Sync + 'static,
+) -> Notifier {
+    let notifier = Notifier {
+        status: Arc::new(Mutex::new(NotifierStatus::default())),
+        wake: Arc::new(Notify::new()),
+    };
+    let (show, shows) = mpsc::unbounded_channel();
+    let status_changed: Arc<dyn Fn() + Send + Sync> = Arc::new(status_changed);
+    tokio::spawn(shower(
+        shows,
+        icon,
+        reactions,
+        notifier.status.clone(),
+        status_changed.clone(),
+    ));
+    tokio::spawn(route(store, events, show, notifier.clone(), status_changed));
+    notifier
+}
+
+/// One notification, ready to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    pub message: MessageId,
+    pub summary: String,
+    pub body: String,
+    pub urgency: Urgency,
+    pub sound: Option<String>,
+    /// When the frame was read off the socket, for the latency log.
+    pub received: Option<std::time::Instant>,
+}
+
+/// What the rules chose for a message the gate let through.
+struct Pending {
+    urgency: Option<Urgency>,
+    sound: Option<String>,
+    received: std::time::Instant,
+    summary: String,
+    body: String,
+}
+
+async fn route(
+    store: Store,
+    mut events: broadcast::Receiver<EngineEvent>,
+    show: mpsc::UnboundedSender<Shown>,
+    notifier: Notifier,
+    status_changed: Arc<dyn Fn() + Send + Sync>,
+) {
+    let mut gate = Gate::new();
+    let (mut policy, mut quiet) = load(&store).await;
+    let mut names: HashMap<SourceId, String> = HashMap::new();
+    // Text of messages the gate may still show (catch-ups settle later).
+    let mut pending: HashMap<MessageId, Pending> = HashMap::new();
+    let mut pending_order: VecDeque<MessageId> = VecDeque::new();
+    let mut tick = tokio::time::interval(TICK);
+    let mut notices = Vec::new();
+    loop {
+        let now = now_ms();
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(EngineEvent::Stored(stored)) => {
+                    let local = herald_core::clock::local_time(now);
+                    for message in stored.iter().filter(|m| m.decision.notify && !m.decision.drop) {
+                        if !names.contains_key(&message.source_id) {
+                            names = source_names(&store).await;
+                        }
+                        let source = names.get(&message.source_id).map_or("", String::as_str);
+                        pending.insert(message.id, pending_text(message, source));
+                        pending_order.push_back(message.id);
+                        gate.admit(candidate(message), &policy, &quiet, now, local, &mut notices);
+                    }
+                }
+                Ok(EngineEvent::State(..)) => {}
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "the notifier fell behind; some messages were not considered for notifications");
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = tick.tick() => {
+                (policy, quiet) = load(&store).await;
+                gate.tick(&policy, &quiet, now, herald_core::clock::local_time(now), &mut notices);
+            }
+            _ = notifier.wake.notified() => {
+                (policy, quiet) = load(&store).await;
+                gate.tick(&policy, &quiet, now, herald_core::clock::local_time(now), &mut notices);
+            }
+        }
+        for notice in notices.drain(..) {
+            if let Some(shown) = render_notice(notice, &mut pending, &names) {
+                let _ = show.send(shown);
+            }
+        }
+        // Forget the text of messages that can no longer be shown.
+        while pending.len() > 4096 {
+            if let Some(old) = pending_order.pop_front() {
+                pending.remove(&old);
+            }
+        }
+        while pending_order.len() > pending.len() * 2 + 64 {
+            pending_order.retain(|id| pending.contains_key(id));
+        }
+        let held = gate.held();
+        let changed = notifier
+            .status
+            .lock()
+            .map(|mut status| std::mem::replace(&mut status.held, held) != held)
+            .unwrap_or(false);
+        if changed {
+            status_changed();
+        }
+    }
+}
+
+async fn load(store: &Store) -> (Policy, Quiet) {
+    let loaded = store
+        .read_async(|connection| {
+            Ok((
+                store::rules::policy(connection)?,
+                store::rules::quiet(connection)?,
+            ))
+        })
+        .await;
+    match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the notification policy; using the defaults");
+            (Policy::default(), Quiet::default())
+        }
+    }
+}
+
+async fn source_names(store: &Store) -> HashMap<SourceId, String> {
+    herald_core::dispatch::source_names(store).await
+}
+
+fn candidate(message: &StoredMessage) -> Candidate {
+    Candidate {
+        id: message.id,
+        source: message.source_id,
+        priority: message.message.priority,
+        catch_up: message.received_at - message.message.sent_at > CATCH_UP_AGE_MS,
+    }
+}
+
+fn pending_text(message: &StoredMessage, source: &str) -> Pending {
+    let title = render::display_safe(message.message.title.trim());
+    let source = render::display_safe(source);
+    let summary = if title.is_empty() {
+        source.clone()
+    } else if source.is_empty() {
+        title
+    } else {
+        format!("{source}: {title}")
+    };
+    Pending {
+        urgency: message.decision.urgency,
+        sound: message.decision.sound.clone(),
+        received: message.received,
+        summary: cut(&summary, SUMMARY_CHARS),
+        body: render::plain_text(&message.message.body, message.message.format, BODY_CHARS),
+    }
+}
+
+fn cut(text: &str, max: usize) -> String {
+    let mut characters = text.chars();
+    let head: String = characters.by_ref().take(max).collect();
+    if characters.next().is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
+fn render_notice(
+    notice: Notice,
+    pending: &mut HashMap<MessageId, Pending>,
+    names: &HashMap<SourceId, String>,
+) -> Option<Shown> {
+    match notice {
+        Notice::Message(candidate) => {
+            let text = pending.remove(&candidate.id)?;
+            Some(Shown {
+                message: candidate.id,
+                summary: text.summary,
+                body: text.body,
+                urgency: text
+                    .urgency
+                    .unwrap_or_else(|| policy::urgency_for(candidate.priority)),
+                sound: text.sound,
+                received: Some(text.received),
+            })
+        }
+        Notice::Summary {
+            kind,
+            source,
+            count,
+            latest,
+        } => {
+            let source = source
+                .and_then(|id| names.get(&id))
+                .map(|name| render::display_safe(name))
+                .unwrap_or_default();
+            let count = count.to_string();
+            let args = [("count", count.as_str()), ("source", source.as_str())];
+            let key = match kind {
+                SummaryKind::Burst => "notify.burst",
+                SummaryKind::CatchUp => "notify.catch_up",
+                SummaryKind::Held => "notify.held",
+            };
+            Some(Shown {
+                message: latest,
+                summary: cut(&i18n::text(key, &args), SUMMARY_CHARS),
+                body: i18n::text("notify.summary_body", &[]),
+                urgency: Urgency::Normal,
+                sound: None,
+                received: None,
+            })
+        }
+    }
+}
+
+/// Escapes text for servers that read the body as markup.
+fn escape_markup(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+async fn shower(
+    mut shows: mpsc::UnboundedReceiver<Shown>,
+    icon: Option<PathBuf>,
+    reactions: mpsc::UnboundedSender<Reaction>,
+    status: Arc<Mutex<NotifierStatus>>,
+    status_changed: Arc<dyn Fn() + Send + Sync>,
+) {
+    let mut capabilities: Option<Vec<String>> = None;
+    let mut listening: VecDeque<tokio::task::JoinHandle<()>> = VecDeque::new();
+    while let Some(shown) = shows.recv().await {
+        if capabilities.is_none() {
+            capabilities = tokio::task::spawn_blocking(notify_rust::get_capabilities)
+                .await
+                .ok()
+                .and_then(Result::ok);
+        }
+        let can = |capability: &str| {
+            capabilities
+                .as_ref()
+                .is_some_and(|all| all.iter().any(|c| c == capability))
+        };
+        let body = if can("body-markup") {
+            escape_markup(&shown.body)
+        } else {
+            shown.body.clone()
+        };
+        let mut notification = notify_rust::Notification::new();
+        notification
+            .appname("Herald")
+            .summary(&shown.summary)
+            .body(&body)
+            .urgency(match shown.urgency {
+                Urgency::Low => notify_rust::Urgency::Low,
+                Urgency::Normal => notify_rust::Urgency::Normal,
+                Urgency::Critical => notify_rust::Urgency::Critical,
+            })
+            .hint(notify_rust::Hint::Category("im.received".into()))
+            .action("default", &i18n::text("notify.open", &[]))
+            .action("read", &i18n::text("notify.mark_read", &[]));
+        if let Some(icon) = &icon {
+            notification.icon(&icon.to_string_lossy());
+        }
+        if let Some(sound) = &shown.sound {
+            notification.hint(notify_rust::Hint::SoundName(sound.clone()));
+        }
+        match notification.show_async().await {
+            Ok(handle) => {
+                if let Some(received) = shown.received {
+                    tracing::debug!(
+                        target: "herald::notify",
+                        message = shown.message.0,
+                        latency_us = received.elapsed().as_micros() as u64,
+                        "notification shown"
+                    );
+                }
+                let recovered = status
+                    .lock()
+                    .map(|mut status| {
+                        status.shown += 1;
+                        status.error.take().is_some()
+                    })
+                    .unwrap_or(false);
+                if recovered {
+                    tracing::info!("desktop notifications work again");
+                    status_changed();
+                }
+                let reactions = reactions.clone();
+                let message = shown.message;
+                listening.push_back(tokio::spawn(async move {
+                    handle
+                        .wait_for_action_async(|response| {
+                            let reaction = match response {
+                                notify_rust::NotificationResponse::Default => {
+                                    Some(Reaction::Open(message))
+                                }
+                                notify_rust::NotificationResponse::Action(action)
+                                    if action == "read" =>
+                                {
+                                    Some(Reaction::MarkRead(message))
+                                }
+                                _ => None,
+                            };
+                            if let Some(reaction) = reaction {
+                                let _ = reactions.send(reaction);
+                            }
+                        })
+                        .await;
+                }));
+                while listening.len() > LISTENED {
+                    if let Some(oldest) = listening.pop_front() {
+                        oldest.abort();
+                    }
+                }
+                listening.retain(|task| !task.is_finished());
+            }
+            Err(error) => {
+                let first = status
+                    .lock()
+                    .map(|mut status| {
+                        let first = status.error.is_none();
+                        status.error = Some(error.to_string());
+                        first
+                    })
+                    .unwrap_or(false);
+                if first {
+                    tracing::warn!(%error, "{}", i18n::text("notify.unavailable", &[("error", &error.to_string())]));
+                    status_changed();
+                }
+                // Ask the server again next time.
+                capabilities = None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_core::model::{NewMessage, Priority};
+
+    fn stored(title: &str, body: &str) -> StoredMessage {
+        StoredMessage {
+            id: MessageId(7),
+            source_id: SourceId(1),
+            received_at: 1_000_000,
+            message: NewMessage {
+                title: title.into(),
+                body: body.into(),
+                format: herald_core::model::BodyFormat::Markdown,
+                priority: Priority::HIGH,
+                sent_at: 1_000_000,
+                ..NewMessage::default()
+            },
+            received: std::time::Instant::now(),
+            decision: herald_core::rules::Decision::pass(),
+        }
+    }
+
+    #[test]
+    fn notification_text_is_plain_bounded_and_safe() {
+        let long = "x".repeat(10_000);
+        let message = stored(
+            "Disk \u{202E}full<script>",
+            &format!("**bold** <b>html</b> [link](javascript:x)\n{long}"),
+        );
+        let text = pending_text(&message, "Ops");
+        assert!(
+            text.summary.starts_with("Ops: Disk \u{FFFD}full"),
+            "{}",
+            text.summary
+        );
+        assert!(text.summary.chars().count() <= SUMMARY_CHARS + 1);
+        assert!(!text.body.contains("**"), "{}", text.body);
+        assert!(
+            text.body.chars().count() <= BODY_CHARS + 1,
+            "{}",
+            text.body.len()
+        );
+        assert_eq!(escape_markup("<b>&</b>"), "&lt;b&gt;&amp;&lt;/b&gt;");
+    }
+
+    #[test]
+    fn old_messages_count_as_catch_up() {
+        let mut message = stored("t", "b");
+        assert!(!candidate(&message).catch_up);
+        message.message.sent_at = message.received_at - CATCH_UP_AGE_MS - 1;
+        assert!(candidate(&message).catch_up);
+    }
+}
