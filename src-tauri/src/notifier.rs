@@ -283,13 +283,16 @@ fn render_notice(
                 .and_then(|id| names.get(&id))
                 .map(|name| render::display_safe(name))
                 .unwrap_or_default();
+            let key = match (kind, count == 1) {
+                (SummaryKind::Burst, false) => "notify.burst",
+                (SummaryKind::Burst, true) => "notify.burst_one",
+                (SummaryKind::CatchUp, false) => "notify.catch_up",
+                (SummaryKind::CatchUp, true) => "notify.catch_up_one",
+                (SummaryKind::Held, false) => "notify.held",
+                (SummaryKind::Held, true) => "notify.held_one",
+            };
             let count = count.to_string();
             let args = [("count", count.as_str()), ("source", source.as_str())];
-            let key = match kind {
-                SummaryKind::Burst => "notify.burst",
-                SummaryKind::CatchUp => "notify.catch_up",
-                SummaryKind::Held => "notify.held",
-            };
             Some(Shown {
                 message: latest,
                 summary: cut(&i18n::text(key, &args), SUMMARY_CHARS),
@@ -320,10 +323,9 @@ async fn shower(
     let mut listening: VecDeque<tokio::task::JoinHandle<()>> = VecDeque::new();
     while let Some(shown) = shows.recv().await {
         if capabilities.is_none() {
-            capabilities = tokio::task::spawn_blocking(notify_rust::get_capabilities)
-                .await
-                .ok()
-                .and_then(Result::ok);
+            let asked = tokio::task::spawn_blocking(notify_rust::get_capabilities).await;
+            tracing::debug!(target: "herald::notify", ?asked, "notification server capabilities");
+            capabilities = asked.ok().and_then(Result::ok);
         }
         let can = |capability: &str| {
             capabilities

@@ -118,6 +118,8 @@ pub struct Desktop {
     bus_address: String,
     /// Declared in the order they are stopped.
     driver: Option<Child>,
+    /// Helpers started on the bus (a notification server, a tray host).
+    extras: Vec<(&'static str, Child)>,
     bus: Option<Child>,
     xvfb: Option<Child>,
     client: Client,
@@ -161,6 +163,7 @@ impl Desktop {
             display: String::new(),
             bus_address: String::new(),
             driver: None,
+            extras: Vec::new(),
             bus: None,
             xvfb: None,
             client: Client::new(0),
@@ -345,6 +348,19 @@ impl Desktop {
             .unwrap_or_else(|error| panic!("cannot create the log {name}: {error}"))
     }
 
+    /// Where a log named `name` of this desktop is written.
+    pub fn log_path(&self, name: &str) -> PathBuf {
+        self.home.path().join(name)
+    }
+
+    /// Starts `command` and keeps it running until the desktop stops.
+    pub fn keep(&mut self, name: &'static str, mut command: Command) {
+        let child = command.spawn().unwrap_or_else(|error| {
+            panic!("cannot start {name}: {error}; `bash .ci/install` installs it")
+        });
+        self.extras.push((name, child));
+    }
+
     fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.home.path().join(name)).unwrap_or_default()
     }
@@ -482,6 +498,9 @@ impl Drop for Desktop {
             );
         }
         self.terminate_app();
+        for (name, mut child) in self.extras.drain(..).rev() {
+            stop(name, &mut child);
+        }
         for (name, child) in [
             ("tauri-driver", self.driver.take()),
             ("dbus-daemon", self.bus.take()),

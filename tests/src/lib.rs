@@ -25,6 +25,7 @@ pub mod herald;
 pub mod http_sink;
 pub mod json_feed;
 pub mod ntfy;
+pub mod session_bus;
 pub mod webdriver;
 mod ws;
 

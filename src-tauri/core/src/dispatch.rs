@@ -349,3 +349,134 @@ pub async fn source_names(store: &Store) -> HashMap<SourceId, String> {
         .map(|sources| sources.into_iter().map(|s| (s.id, s.name)).collect())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn payload(title: &str, body: &str) -> Payload {
+        Payload {
+            id: 42,
+            source_id: 1,
+            source: "Ops".into(),
+            remote_id: "r1".into(),
+            topic: Some("alerts".into()),
+            title: title.into(),
+            body: body.into(),
+            priority: 4,
+            tags: vec!["a".into(), "b".into()],
+            click: None,
+            group: None,
+            sent_at: 1,
+            received_at: 2,
+        }
+    }
+
+    /// Answers each connection with the next status of `statuses` (the last
+    /// one repeats) and counts the requests.
+    async fn server(statuses: Vec<u16>) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let index = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let status = statuses[index.min(statuses.len() - 1)];
+                let mut buffer = vec![0; 65_536];
+                let _ = stream.read(&mut buffer).await;
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = stream.write_all(reply.as_bytes()).await;
+            }
+        });
+        (url, count)
+    }
+
+    fn webhook(url: &str) -> Action {
+        Action::Webhook {
+            url: url.into(),
+            headers: vec![],
+            timeout_secs: 2,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_webhook_is_retried_after_a_server_error_and_not_after_a_refusal() {
+        let (url, count) = server(vec![503, 200]).await;
+        deliver(&webhook(&url), &payload("t", "b"))
+            .await
+            .expect("delivered on the second attempt");
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+        let (url, count) = server(vec![404]).await;
+        let (attempts, error) = deliver(&webhook(&url), &payload("t", "b"))
+            .await
+            .expect_err("a 404 is final");
+        assert_eq!(attempts, 1);
+        assert!(error.contains("404"), "{error}");
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_command_that_hangs_is_stopped_and_a_failing_one_reports_its_stderr() {
+        let sleeper = Action::Command {
+            program: "sleep".into(),
+            args: vec!["30".into()],
+            timeout_secs: 1,
+        };
+        let started = std::time::Instant::now();
+        let (_, error) = deliver(&sleeper, &payload("t", "b"))
+            .await
+            .expect_err("it times out");
+        assert!(error.contains("did not finish within 1 s"), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+
+        let failing = Action::Command {
+            program: "sh".into(),
+            args: vec![
+                "-c".into(),
+                "echo \"no luck with $HERALD_TITLE\" >&2; exit 3".into(),
+            ],
+            timeout_secs: 5,
+        };
+        let (_, error) = deliver(&failing, &payload("the title", "b"))
+            .await
+            .expect_err("exit 3 is a failure");
+        assert!(error.contains("no luck with the title"), "{error}");
+        assert!(error.contains('3'), "{error}");
+
+        let missing = Action::Command {
+            program: "/nonexistent/program".into(),
+            args: vec![],
+            timeout_secs: 5,
+        };
+        let (_, error) = deliver(&missing, &payload("t", "b"))
+            .await
+            .expect_err("no program");
+        assert!(error.contains("cannot start"), "{error}");
+    }
+
+    #[test]
+    fn the_environment_holds_no_nul_and_is_bounded() {
+        let huge = "x".repeat(200_000);
+        let environment = payload("a\0b", &huge).environment();
+        let get = |name: &str| {
+            environment
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.clone())
+                .expect("variable")
+        };
+        assert_eq!(get("HERALD_TITLE"), "a\u{FFFD}b");
+        assert_eq!(get("HERALD_BODY").chars().count(), 32 * 1024);
+        assert_eq!(get("HERALD_TAGS"), "a,b");
+        assert_eq!(get("HERALD_ID"), "42");
+        assert_eq!(get("HERALD_PRIORITY"), "4");
+        assert_eq!(get("HERALD_URL"), "");
+    }
+}

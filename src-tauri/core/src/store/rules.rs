@@ -434,4 +434,151 @@ mod tests {
             .write(move |transaction| remove_rule(transaction, middle))
             .is_err());
     }
+
+    fn open() -> (tempfile::TempDir, Store) {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let store =
+            Store::open(&directory.path().join("h.db"), BatchLimits::default()).expect("open");
+        (directory, store)
+    }
+
+    #[test]
+    fn a_rule_is_edited_in_place_and_names_stay_unique() {
+        let (_directory, store) = open();
+        let first = new_rule("first");
+        let a = store
+            .write(move |transaction| insert_rule(transaction, &first, 0))
+            .expect("insert");
+        let second = new_rule("second");
+        store
+            .write(move |transaction| insert_rule(transaction, &second, 0))
+            .expect("insert");
+        let before = store.read(rules_fingerprint).expect("fingerprint");
+        let mut edited = new_rule("renamed");
+        edited.actions = vec![Action::MarkRead, Action::AddTag { tag: "x".into() }];
+        store
+            .write(move |transaction| update_rule(transaction, a, &edited, 5))
+            .expect("update");
+        let rules = store.read(list_rules).expect("list");
+        assert_eq!(rules[0].id, a, "the edited rule keeps its place");
+        assert_eq!(rules[0].name, "renamed");
+        assert_eq!(rules[0].actions.len(), 2);
+        assert_ne!(store.read(rules_fingerprint).expect("fingerprint"), before);
+        let clash = new_rule("second");
+        let error = store
+            .write(move |transaction| update_rule(transaction, a, &clash, 6))
+            .expect_err("the name is taken");
+        assert!(error.to_string().contains("already exists"), "{error}");
+        let missing = new_rule("ghost");
+        assert!(store
+            .write(move |transaction| update_rule(transaction, 999, &missing, 6))
+            .is_err());
+    }
+
+    #[test]
+    fn policy_and_quiet_state_round_trip() {
+        use crate::model::SourceId;
+        let (_directory, store) = open();
+        assert_eq!(store.read(policy).expect("default"), Policy::default());
+        let mut chosen = Policy {
+            min_priority: 2,
+            bypass_priority: None,
+            ..Policy::default()
+        };
+        chosen.source_min_priority.insert(SourceId(7), 4);
+        let saved = chosen.clone();
+        store
+            .write(move |transaction| set_policy(transaction, &saved))
+            .expect("save");
+        assert_eq!(store.read(policy).expect("read"), chosen);
+        let invalid = Policy {
+            min_priority: 9,
+            ..Policy::default()
+        };
+        assert!(store
+            .write(move |transaction| set_policy(transaction, &invalid))
+            .is_err());
+
+        let mut hush = Quiet {
+            dnd_until: Some(crate::policy::FOREVER),
+            sources_paused: true,
+            ..Quiet::default()
+        };
+        hush.mutes.insert(SourceId(3), 1_000);
+        let saved = hush.clone();
+        store
+            .write(move |transaction| set_quiet(transaction, &saved))
+            .expect("save");
+        assert_eq!(store.read(quiet).expect("read"), hush);
+    }
+
+    #[test]
+    fn the_preview_reports_matches_without_changing_anything() {
+        use crate::model::{Cursor, Envelope, NewMessage, Protocol};
+        use crate::store::NewSource;
+        let (_directory, store) = open();
+        let source = store
+            .write(|transaction| {
+                crate::store::insert_source(
+                    transaction,
+                    &NewSource {
+                        name: "Ops".into(),
+                        protocol: Protocol::Ntfy,
+                        url: "wss://example.com/ops".into(),
+                        enabled: true,
+                        config: crate::config::SourceConfig::default(),
+                    },
+                    0,
+                )
+            })
+            .expect("source");
+        let envelopes: Vec<Envelope> = ["alpha one", "beta", "alpha two"]
+            .iter()
+            .enumerate()
+            .map(|(index, title)| {
+                Envelope::new(
+                    source,
+                    NewMessage {
+                        remote_id: format!("m{index}"),
+                        title: (*title).into(),
+                        ..NewMessage::default()
+                    },
+                    Cursor::default(),
+                )
+            })
+            .collect();
+        store
+            .write(move |transaction| {
+                let mut inserter = crate::store::Inserter::new(transaction)?;
+                inserter.insert_envelopes(&envelopes, 0)?;
+                inserter.finish(0)
+            })
+            .expect("stored");
+        let set = RuleSet::compile(vec![Rule {
+            id: 1,
+            name: "alpha".into(),
+            enabled: true,
+            matcher: Match {
+                title: Some(crate::rules::TextMatch::Contains("ALPHA".into())),
+                ..Match::default()
+            },
+            actions: vec![Action::Star],
+            stop: false,
+        }])
+        .expect("compile");
+        let preview = store
+            .read(|connection| preview(connection, &set, 100, 0))
+            .expect("preview");
+        assert_eq!(preview.scanned, 3);
+        let titles: Vec<&str> = preview
+            .matched
+            .iter()
+            .map(|(message, _)| message.title.as_str())
+            .collect();
+        assert_eq!(titles, ["alpha two", "alpha one"]);
+        assert!(preview
+            .matched
+            .iter()
+            .all(|(message, decision)| decision.star && !message.starred));
+    }
 }
