@@ -312,6 +312,10 @@ fn escape_markup(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// Notifications being sent at once. A slow server (one that redraws a
+/// long stack before it answers) must not hold the next one back.
+const IN_FLIGHT: usize = 8;
+
 async fn shower(
     mut shows: mpsc::UnboundedReceiver<Shown>,
     icon: Option<PathBuf>,
@@ -320,109 +324,140 @@ async fn shower(
     status_changed: Arc<dyn Fn() + Send + Sync>,
 ) {
     let mut capabilities: Option<Vec<String>> = None;
+    // Set by a failed show: ask the (perhaps new) server again.
+    let stale = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sending = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     let mut listening: VecDeque<tokio::task::JoinHandle<()>> = VecDeque::new();
     while let Some(shown) = shows.recv().await {
-        if capabilities.is_none() {
+        if capabilities.is_none() || stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
             let asked = tokio::task::spawn_blocking(notify_rust::get_capabilities).await;
             tracing::debug!(target: "herald::notify", ?asked, "notification server capabilities");
             capabilities = asked.ok().and_then(Result::ok);
         }
-        let can = |capability: &str| {
-            capabilities
-                .as_ref()
-                .is_some_and(|all| all.iter().any(|c| c == capability))
+        let markup = capabilities
+            .as_ref()
+            .is_some_and(|all| all.iter().any(|c| c == "body-markup"));
+        let notification = build(&shown, markup, icon.as_deref());
+        let Ok(permit) = sending.clone().acquire_owned().await else {
+            return;
         };
-        let body = if can("body-markup") {
-            escape_markup(&shown.body)
-        } else {
-            shown.body.clone()
+        let task = Shower {
+            reactions: reactions.clone(),
+            status: status.clone(),
+            status_changed: status_changed.clone(),
+            stale: stale.clone(),
         };
-        let mut notification = notify_rust::Notification::new();
-        notification
-            .appname("Herald")
-            .summary(&shown.summary)
-            .body(&body)
-            .urgency(match shown.urgency {
-                Urgency::Low => notify_rust::Urgency::Low,
-                Urgency::Normal => notify_rust::Urgency::Normal,
-                Urgency::Critical => notify_rust::Urgency::Critical,
-            })
-            .hint(notify_rust::Hint::Category("im.received".into()))
-            .action("default", &i18n::text("notify.open", &[]))
-            .action("read", &i18n::text("notify.mark_read", &[]));
-        if let Some(icon) = &icon {
-            notification.icon(&icon.to_string_lossy());
-        }
-        if let Some(sound) = &shown.sound {
-            notification.hint(notify_rust::Hint::SoundName(sound.clone()));
-        }
-        match notification.show_async().await {
-            Ok(handle) => {
-                if let Some(received) = shown.received {
-                    tracing::debug!(
-                        target: "herald::notify",
-                        message = shown.message.0,
-                        latency_us = received.elapsed().as_micros() as u64,
-                        "notification shown"
-                    );
-                }
-                let recovered = status
-                    .lock()
-                    .map(|mut status| {
-                        status.shown += 1;
-                        status.error.take().is_some()
-                    })
-                    .unwrap_or(false);
-                if recovered {
-                    tracing::info!("desktop notifications work again");
-                    status_changed();
-                }
-                let reactions = reactions.clone();
-                let message = shown.message;
-                listening.push_back(tokio::spawn(async move {
-                    handle
-                        .wait_for_action_async(|response| {
-                            let reaction = match response {
-                                notify_rust::NotificationResponse::Default => {
-                                    Some(Reaction::Open(message))
-                                }
-                                notify_rust::NotificationResponse::Action(action)
-                                    if action == "read" =>
-                                {
-                                    Some(Reaction::MarkRead(message))
-                                }
-                                _ => None,
-                            };
-                            if let Some(reaction) = reaction {
-                                let _ = reactions.send(reaction);
-                            }
-                        })
-                        .await;
-                }));
-                while listening.len() > LISTENED {
-                    if let Some(oldest) = listening.pop_front() {
-                        oldest.abort();
-                    }
-                }
-                listening.retain(|task| !task.is_finished());
+        listening.push_back(tokio::spawn(task.show(notification, shown, permit)));
+        listening.retain(|task| !task.is_finished());
+        while listening.len() > LISTENED {
+            if let Some(oldest) = listening.pop_front() {
+                oldest.abort();
             }
+        }
+    }
+}
+
+fn build(shown: &Shown, markup: bool, icon: Option<&std::path::Path>) -> notify_rust::Notification {
+    let body = if markup {
+        escape_markup(&shown.body)
+    } else {
+        shown.body.clone()
+    };
+    let mut notification = notify_rust::Notification::new();
+    notification
+        .appname("Herald")
+        .summary(&shown.summary)
+        .body(&body)
+        .urgency(match shown.urgency {
+            Urgency::Low => notify_rust::Urgency::Low,
+            Urgency::Normal => notify_rust::Urgency::Normal,
+            Urgency::Critical => notify_rust::Urgency::Critical,
+        })
+        .hint(notify_rust::Hint::Category("im.received".into()))
+        .action("default", &i18n::text("notify.open", &[]))
+        .action("read", &i18n::text("notify.mark_read", &[]));
+    if let Some(icon) = icon {
+        notification.icon(&icon.to_string_lossy());
+    }
+    if let Some(sound) = &shown.sound {
+        notification.hint(notify_rust::Hint::SoundName(sound.clone()));
+    }
+    notification
+}
+
+/// What one notification's task needs.
+struct Shower {
+    reactions: mpsc::UnboundedSender<Reaction>,
+    status: Arc<Mutex<NotifierStatus>>,
+    status_changed: Arc<dyn Fn() + Send + Sync>,
+    stale: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Shower {
+    /// Sends one notification, then listens for what the person does with it.
+    async fn show(
+        self,
+        notification: notify_rust::Notification,
+        shown: Shown,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) {
+        let sent = notification.show_async().await;
+        drop(permit);
+        let handle = match sent {
+            Ok(handle) => handle,
             Err(error) => {
-                let first = status
+                self.stale.store(true, std::sync::atomic::Ordering::SeqCst);
+                let first = self
+                    .status
                     .lock()
-                    .map(|mut status| {
-                        let first = status.error.is_none();
-                        status.error = Some(error.to_string());
-                        first
-                    })
+                    .map(|mut status| status.error.replace(error.to_string()).is_none())
                     .unwrap_or(false);
                 if first {
-                    tracing::warn!(%error, "{}", i18n::text("notify.unavailable", &[("error", &error.to_string())]));
-                    status_changed();
+                    let error = error.to_string();
+                    tracing::warn!("{}", i18n::text("notify.unavailable", &[("error", &error)]));
+                    (self.status_changed)();
                 }
-                // Ask the server again next time.
-                capabilities = None;
+                return;
             }
+        };
+        if let Some(received) = shown.received {
+            tracing::debug!(
+                target: "herald::notify",
+                message = shown.message.0,
+                latency_us = received.elapsed().as_micros() as u64,
+                "notification shown"
+            );
         }
+        let recovered = self
+            .status
+            .lock()
+            .map(|mut status| {
+                status.shown += 1;
+                status.error.take().is_some()
+            })
+            .unwrap_or(false);
+        if recovered {
+            tracing::info!("desktop notifications work again");
+            (self.status_changed)();
+        }
+        let message = shown.message;
+        let reactions = self.reactions;
+        tracing::debug!(target: "herald::notify", notification = handle.id(), message = message.0, "listening for actions");
+        handle
+            .wait_for_action_async(|response| {
+                tracing::debug!(target: "herald::notify", ?response, message = message.0, "notification answered");
+                let reaction = match response {
+                    notify_rust::NotificationResponse::Default => Some(Reaction::Open(message)),
+                    notify_rust::NotificationResponse::Action(action) if action == "read" => {
+                        Some(Reaction::MarkRead(message))
+                    }
+                    _ => None,
+                };
+                if let Some(reaction) = reaction {
+                    let _ = reactions.send(reaction);
+                }
+            })
+            .await;
     }
 }
 

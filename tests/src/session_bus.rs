@@ -32,13 +32,22 @@ impl Desktop {
     /// Starts dunst (every notification sticky, so none closes by itself)
     /// and waits until it owns `org.freedesktop.Notifications`.
     pub fn start_dunst(&mut self) {
-        let config = self.home().join("dunstrc");
-        std::fs::write(
-            &config,
+        self.start_dunst_with(
             "[global]\n    sticky_history = yes\n    history_length = 1000\n    notification_limit = 0\n\
+             dmenu = \"/usr/bin/grep -m1 -F 'Mark read'\"\n\
              [urgency_low]\n    timeout = 0\n[urgency_normal]\n    timeout = 0\n[urgency_critical]\n    timeout = 0\n",
-        )
-        .expect("dunstrc can be written");
+        );
+    }
+
+    /// Starts dunst as a desktop runs it: notifications time out (after 10 s,
+    /// critical ones stay) and at most 20 are on screen, the rest queued.
+    pub fn start_dunst_like_a_desktop(&mut self) {
+        self.start_dunst_with("[global]\n    notification_limit = 20\n");
+    }
+
+    fn start_dunst_with(&mut self, dunstrc: &str) {
+        let config = self.home().join("dunstrc");
+        std::fs::write(&config, dunstrc).expect("dunstrc can be written");
         let log = self.log_path("dunst.log");
         let mut command = self.command(Path::new("dunst"));
         command
@@ -210,6 +219,13 @@ impl Desktop {
         ]);
     }
 
+    /// Opens dunst's context menu, whose "menu" (dunst's `dmenu` setting,
+    /// here a grep) picks the "Mark read" action: the server then invokes it
+    /// as a person's click would.
+    pub fn dunst_choose_mark_read(&self) {
+        let _ = self.dunstctl(&["context"]);
+    }
+
     /// Emits a notification server's `ActionInvoked(id, action)` signal, as
     /// a server does when a person presses an action's button.
     pub fn invoke_notification_action(&self, id: u32, action: &str) {
@@ -263,8 +279,9 @@ fn string_value(line: &str) -> Option<String> {
 }
 
 fn parse_monitor(log: &str) -> Vec<NotifyCall> {
-    let mut calls: Vec<(u64, NotifyCall)> = Vec::new();
-    let mut replies: Vec<(u64, u32)> = Vec::new();
+    // Serials are per connection: a reply is matched by (connection, serial).
+    let mut calls: Vec<((String, u64), NotifyCall)> = Vec::new();
+    let mut replies: Vec<((String, u64), u32)> = Vec::new();
     let blocks = log.split("\nmethod ").skip(1);
     for block in blocks {
         let mut lines = block.lines();
@@ -278,6 +295,7 @@ fn parse_monitor(log: &str) -> Vec<NotifyCall> {
         let body: Vec<&str> = lines.collect();
         if header.starts_with("call") && header.contains("member=Notify") {
             let serial = field("serial").and_then(|s| s.parse().ok()).unwrap_or(0);
+            let serial = (field("sender").unwrap_or_default(), serial);
             let at = field("time").and_then(|s| s.parse().ok()).unwrap_or(0.0);
             let strings: Vec<String> = body.iter().filter_map(|line| string_value(line)).collect();
             let urgency = body
@@ -306,7 +324,9 @@ fn parse_monitor(log: &str) -> Vec<NotifyCall> {
                 },
             ));
         } else if header.starts_with("return") {
-            let serial = field("reply_serial").and_then(|s| s.parse().ok());
+            let serial = field("reply_serial")
+                .and_then(|s| s.parse().ok())
+                .map(|serial| (field("destination").unwrap_or_default(), serial));
             let id = body
                 .iter()
                 .find_map(|line| line.trim().strip_prefix("uint32 "))

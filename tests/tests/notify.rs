@@ -144,7 +144,8 @@ async fn notifications_and_tray_follow_messages_and_policy() {
         .expect("call");
     assert_eq!(backup.urgency, Some(0), "priority 2 is low");
     assert!(!read_flag(&database, &low.id));
-    desktop.invoke_notification_action(backup.id.expect("id"), "read");
+    assert!(backup.id.is_some());
+    desktop.dunst_choose_mark_read();
     wait_for("the action to mark it read", WAIT, || async {
         if read_flag(&database, &low.id) {
             Ok(())
@@ -172,6 +173,17 @@ async fn notifications_and_tray_follow_messages_and_policy() {
         burst.len(),
         burst.iter().map(|c| &c.summary).collect::<Vec<_>>()
     );
+
+    // The window's badge follows the burst (it is the database's count).
+    let stored_unread = unread(&database);
+    session
+        .wait_script(
+            "the unread badge to count the burst",
+            WAIT,
+            "return document.querySelector('[data-testid=nav-view-unread] [data-testid=unread-badge]')?.textContent.trim() === String(arguments[0])",
+            &[json!(stored_unread)],
+        )
+        .await;
 
     // 5. The tray: registered, with the menu, unread count in the title.
     let item = wait_for("the tray item to register", WAIT, || async {
@@ -212,7 +224,7 @@ async fn notifications_and_tray_follow_messages_and_policy() {
         let menu = desktop.tray_menu(&item, TRAY_PATH);
         if labels(&menu)
             .iter()
-            .any(|label| label.starts_with("Notifications paused until"))
+            .any(|label| label.starts_with("Resume notifications (paused until "))
         {
             Ok(menu)
         } else {
@@ -235,11 +247,12 @@ async fn notifications_and_tray_follow_messages_and_policy() {
         before,
         "nothing notifies while paused"
     );
-    desktop.click_tray_entry(
-        &item,
-        TRAY_PATH,
-        entry(&paused_menu, "Resume notifications"),
-    );
+    let resume = paused_menu
+        .iter()
+        .find(|(_, label)| label.starts_with("Resume notifications (paused until "))
+        .map(|(id, _)| *id)
+        .expect("the resume entry");
+    desktop.click_tray_entry(&item, TRAY_PATH, resume);
     let calls = wait_calls(&desktop, "the summary of what was held", |calls| {
         calls[before..]
             .iter()

@@ -146,7 +146,7 @@ describe("App inbox filters", () => {
 });
 
 describe("App screens", () => {
-  it("opens the sources and settings screens from the sidebar, without inbox shortcuts there", async () => {
+  it("opens the sources, settings and rules screens from the sidebar, without inbox shortcuts there", async () => {
     const mock = await setup();
     await fireEvent.click(screen.getByTestId("nav-manage-sources"));
     expect(await screen.findByTestId("sources-admin")).toBeTruthy();
@@ -165,9 +165,73 @@ describe("App screens", () => {
 
     await fireEvent.click(screen.getByTestId("nav-settings"));
     expect(await screen.findByTestId("settings-view")).toBeTruthy();
+    expect(await screen.findByTestId("settings-notifications")).toBeTruthy();
+
+    await fireEvent.click(screen.getByTestId("nav-rules"));
+    expect(await screen.findByTestId("rules-admin")).toBeTruthy();
+    expect(screen.getByTestId("nav-rules").getAttribute("aria-current")).toBe("page");
+    await waitFor(() => expect(screen.getAllByTestId("rule-row")).toHaveLength(4));
+    await fireEvent.click(screen.getByTestId("add-rule"));
+    expect(await screen.findByTestId("rule-form")).toBeTruthy();
+    await fireEvent.click(screen.getByTestId("nav-rules"));
+    expect(await screen.findByTestId("rules-admin")).toBeTruthy();
 
     await fireEvent.click(screen.getByRole("button", { name: /^Inbox/ }));
     await waitFor(() => expect(document.querySelectorAll(".row").length).toBeGreaterThan(0));
+  });
+
+  it("reloads the rules screen when the rules change elsewhere", async () => {
+    const mock = await setup();
+    await fireEvent.click(screen.getByTestId("nav-rules"));
+    await waitFor(() => expect(screen.getAllByTestId("rule-row")).toHaveLength(4));
+    // As the command line or another window would: the backend emits `rules_changed`.
+    await mock.removeRule(2);
+    await waitFor(() => expect(screen.getAllByTestId("rule-row").map((row) => row.dataset.ruleId)).toEqual(["1", "3", "4"]));
+  });
+});
+
+describe("App notifications", () => {
+  it("opens a message whose notification was clicked, from any screen and view", async () => {
+    const mock = await setup();
+    const archived = [...mock.messages].reverse().find((message) => message.archivedAt !== null)!;
+    await fireEvent.click(screen.getByTestId("nav-settings"));
+    await screen.findByTestId("settings-view");
+    mock.focus(archived.id);
+    await waitFor(() => expect(screen.getByTestId("detail-title").textContent).toBe(archived.title));
+    expect(screen.getByTestId("nav-view-all").getAttribute("aria-current")).toBe("page");
+    expect(document.querySelector(".row.cursor")?.getAttribute("data-id")).toBe(String(archived.id));
+  });
+
+  it("opens the message of a failed delivery from the rules screen", async () => {
+    const mock = await setup();
+    await fireEvent.click(screen.getByTestId("nav-rules"));
+    await fireEvent.click(await screen.findByTestId("delivery-failure-message"));
+    const message = mock.messages.find((candidate) => candidate.id === mock.routing.failures[0]!.message_id)!;
+    await waitFor(() => expect(screen.getByTestId("detail-title").textContent).toBe(message.title));
+  });
+
+  it("shows do-not-disturb in the sidebar and follows changes made elsewhere", async () => {
+    const mock = await setup();
+    const indicator = await screen.findByTestId("dnd-indicator");
+    expect(indicator.closest("nav")).not.toBeNull();
+    expect(indicator.dataset.state).toBe("off");
+    // As the tray would: the backend emits `quiet_changed`.
+    await mock.pauseNotifications({ kind: "forever" });
+    await waitFor(() => expect(screen.getByTestId("dnd-indicator").dataset.state).toBe("on"));
+    expect(screen.getByTestId("dnd-text").textContent).toContain("Notifications paused until resumed");
+    await fireEvent.click(screen.getByTestId("dnd-resume"));
+    await waitFor(() => expect(screen.getByTestId("dnd-indicator").dataset.state).toBe("off"));
+  });
+
+  it("says once that desktop notifications are unavailable", async () => {
+    const mock = await setup({ notifierError: "no notification daemon on the session bus" });
+    const notice = await screen.findByTestId("notifier-error");
+    expect(notice.textContent).toContain("Desktop notifications are unavailable: no notification daemon on the session bus");
+    await fireEvent.click(within(notice).getByTestId("notifier-error-dismiss"));
+    expect(screen.queryByTestId("notifier-error")).toBeNull();
+    await mock.pauseNotifications({ kind: "forever" });
+    await waitFor(() => expect(screen.getByTestId("dnd-indicator").dataset.state).toBe("on"));
+    expect(screen.queryByTestId("notifier-error"), "a refresh does not bring it back").toBeNull();
   });
 });
 
@@ -186,6 +250,11 @@ describe("App test ids", () => {
       for (const part of ["row-title", "row-star", "row-check"]) expect(within(row).getByTestId(part)).toBeTruthy();
     }
     expect(ids("nav-view-")).toEqual(["nav-view-inbox", "nav-view-unread", "nav-view-starred", "nav-view-archived", "nav-view-all"]);
+    expect(ids("nav-").filter((id) => !id?.startsWith("nav-view-") && id !== "nav-source" && id !== "nav-all-sources")).toEqual([
+      "nav-manage-sources",
+      "nav-rules",
+      "nav-settings",
+    ]);
     const shown = mock.sources.filter((source) => source.removedAt === null).map((source) => source.id);
     expect(screen.getAllByTestId("nav-source").map((item) => Number(item.dataset.sourceId))).toEqual(shown);
     await waitFor(() => expect(screen.getAllByTestId("unread-badge").length).toBeGreaterThan(1));

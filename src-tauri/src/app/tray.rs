@@ -78,7 +78,6 @@ const ICON_UNREAD: &[u8] = include_bytes!("../../../icons/tray-unread.png");
 pub struct Tray {
     icon: TrayIcon<Wry>,
     open: MenuItem<Wry>,
-    pause: Submenu<Wry>,
     resume: MenuItem<Wry>,
     sources: MenuItem<Wry>,
     dirty: Arc<Notify>,
@@ -164,7 +163,6 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
     app.manage(Tray {
         icon,
         open,
-        pause,
         resume,
         sources,
         dirty: dirty.clone(),
@@ -218,19 +216,21 @@ async fn update(app: &AppHandle) {
         let _ = tray.icon.set_title(None::<&str>);
         let _ = tray.icon.set_icon(Image::from_bytes(ICON).ok());
     }
+    // The submenu's own title stays put (tray hosts do not all follow a
+    // submenu's label changing); its "Resume" entry says until when.
     let paused = quiet.dnd_active(now);
-    let pause_label = match quiet.dnd_until {
-        Some(FOREVER) if paused => text("tray.paused_forever", &[]),
-        Some(until) if paused => text(
-            "tray.paused_until",
-            &[(
-                "time",
-                crate::output::local_time(until).get(11..16).unwrap_or(""),
-            )],
-        ),
-        _ => text("tray.pause", &[]),
+    let until = quiet.dnd_until.map(|until| {
+        crate::output::local_time(until)
+            .get(11..16)
+            .unwrap_or("")
+            .to_string()
+    });
+    let resume_label = match (quiet.dnd_until, until) {
+        (Some(FOREVER), _) if paused => text("tray.resume_paused", &[]),
+        (Some(_), Some(time)) if paused => text("tray.resume_paused_until", &[("time", &time)]),
+        _ => text("tray.resume", &[]),
     };
-    let _ = tray.pause.set_text(pause_label);
+    let _ = tray.resume.set_text(resume_label);
     let _ = tray.resume.set_enabled(paused);
     let _ = tray.sources.set_text(if state.engine.paused() {
         text("tray.resume_sources", &[])

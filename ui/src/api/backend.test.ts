@@ -55,6 +55,52 @@ describe("tauriBackend", () => {
     ]);
   });
 
+  it("calls the routing, policy and quiet commands by their Rust names", async () => {
+    invoke.mockClear();
+    invoke.mockResolvedValue(undefined);
+    const { tauriBackend } = await import("./tauri");
+    const backend = tauriBackend();
+    const rule = {
+      id: null,
+      name: "Disk alerts",
+      enabled: true,
+      stop: false,
+      match: { sources: [], topics: [], min_priority: null, max_priority: null, tags_any: [], tags_all: [], title: null, body: null, time: null },
+      actions: [{ action: "drop" as const }],
+    };
+    const policy = { min_priority: 2, source_min_priority: [], quiet_hours: [], bypass_priority: null, coalesce_count: 0, coalesce_seconds: 10, summarize_catch_up: false };
+    await backend.listRules();
+    await backend.saveRule(rule);
+    await backend.removeRule(3);
+    await backend.setRuleEnabled(3, false);
+    await backend.moveRule(3, 1);
+    await backend.previewRules(rule, 500);
+    await backend.previewRules(null, 200);
+    await backend.listDeliveryFailures(20);
+    await backend.getPolicy();
+    await backend.setPolicy(policy);
+    await backend.getQuiet();
+    await backend.pauseNotifications({ kind: "for", minutes: 60 });
+    await backend.muteSource(4, { kind: "until_tomorrow" });
+    await backend.setSourcesPaused(true);
+    expect(invoke.mock.calls).toEqual([
+      ["list_rules", undefined],
+      ["save_rule", { rule }],
+      ["remove_rule", { id: 3 }],
+      ["set_rule_enabled", { id: 3, enabled: false }],
+      ["move_rule", { id: 3, position: 1 }],
+      ["preview_rules", { rule, limit: 500 }],
+      ["preview_rules", { rule: null, limit: 200 }],
+      ["list_delivery_failures", { limit: 20 }],
+      ["get_policy", undefined],
+      ["set_policy", { policy }],
+      ["get_quiet", undefined],
+      ["pause_notifications", { pause: { kind: "for", minutes: 60 } }],
+      ["mute_source", { id: 4, pause: { kind: "until_tomorrow" } }],
+      ["set_sources_paused", { paused: true }],
+    ]);
+  });
+
   it("rejects with a BackendError carrying the UiError", async () => {
     invoke.mockRejectedValueOnce({ code: "store", message: "database is locked" });
     const { tauriBackend } = await import("./tauri");
@@ -82,9 +128,13 @@ describe("tauriBackend", () => {
 });
 
 describe("parseEvent", () => {
-  it("accepts the three kinds and drops malformed ones", () => {
+  it("accepts every kind and drops malformed ones", () => {
     expect(parseEvent({ kind: "source_status", source: 4 })).toEqual({ kind: "source_status", source: 4 });
     expect(parseEvent({ kind: "source_status" })).toBeNull();
+    expect(parseEvent({ kind: "focus_message", id: 42 })).toEqual({ kind: "focus_message", id: 42 });
+    expect(parseEvent({ kind: "focus_message", id: "42" })).toBeNull();
+    expect(parseEvent({ kind: "quiet_changed" })).toEqual({ kind: "quiet_changed" });
+    expect(parseEvent({ kind: "rules_changed", extra: 1 })).toEqual({ kind: "rules_changed" });
     expect(parseEvent(null)).toBeNull();
     expect(parseEvent("counts_changed")).toBeNull();
   });

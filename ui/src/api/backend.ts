@@ -15,6 +15,13 @@ import type { ProbeView } from "../bindings/ProbeView";
 import type { SettingsView } from "../bindings/SettingsView";
 import type { SourceInput } from "../bindings/SourceInput";
 import type { SourceSettings } from "../bindings/SourceSettings";
+import type { DeliveryFailureView } from "../bindings/DeliveryFailureView";
+import type { PauseInput } from "../bindings/PauseInput";
+import type { PolicyInput } from "../bindings/PolicyInput";
+import type { QuietView } from "../bindings/QuietView";
+import type { RuleInput } from "../bindings/RuleInput";
+import type { RulePreview } from "../bindings/RulePreview";
+import type { RuleView } from "../bindings/RuleView";
 import type { HeraldEvent } from "./events";
 
 export type { HeraldEvent } from "./events";
@@ -68,6 +75,41 @@ export interface Backend {
   exportMessages(): Promise<ExportView>;
   /** `import_messages {contents}`: a Herald export's text; duplicates are skipped. */
   importMessages(contents: string): Promise<ImportView>;
+  /** `list_rules`: the routing rules in evaluation order. */
+  listRules(): Promise<RuleView[]>;
+  /**
+   * `save_rule {rule}`: adds (`id` null, evaluated last) or updates a rule;
+   * resolves to its id. A bad value rejects with `code: "invalid"`, and
+   * `field: "name"` when the name is the problem (else null; the message
+   * names it, e.g. an invalid regex or webhook URL).
+   */
+  saveRule(rule: RuleInput): Promise<number>;
+  /** `remove_rule {id}` */
+  removeRule(id: number): Promise<void>;
+  /** `set_rule_enabled {id, enabled}` */
+  setRuleEnabled(id: number, enabled: boolean): Promise<void>;
+  /** `move_rule {id, position}`: 1-based; 1 is evaluated first. */
+  moveRule(id: number, position: number): Promise<void>;
+  /**
+   * `preview_rules {rule, limit}`: which of the newest `limit` stored
+   * messages the draft `rule` matches, or with null all saved rules, and
+   * what would happen to each. Stores nothing.
+   */
+  previewRules(rule: RuleInput | null, limit: number): Promise<RulePreview>;
+  /** `list_delivery_failures {limit}`: failed webhooks and commands, newest first. */
+  listDeliveryFailures(limit: number): Promise<DeliveryFailureView[]>;
+  /** `get_policy`: the notification policy. */
+  getPolicy(): Promise<PolicyInput>;
+  /** `set_policy {policy}`: resolves to the policy as stored; a bad value rejects with `code: "invalid"`. */
+  setPolicy(policy: PolicyInput): Promise<PolicyInput>;
+  /** `get_quiet`: do not disturb, quiet hours, muted and paused sources. */
+  getQuiet(): Promise<QuietView>;
+  /** `pause_notifications {pause}`: do not disturb for a while, until resumed, or (`kind: "off"`) resume. */
+  pauseNotifications(pause: PauseInput): Promise<QuietView>;
+  /** `mute_source {id, pause}`: no notifications from one source; `kind: "off"` unmutes. */
+  muteSource(id: number, pause: PauseInput): Promise<QuietView>;
+  /** `set_sources_paused {paused}`: stops (or resumes) receiving from every source. */
+  setSourcesPaused(paused: boolean): Promise<QuietView>;
   /** `window_ready`: the first screen is painted; the window shows itself (it starts hidden). */
   windowReady(): Promise<void>;
   /** Subscribes to `herald://event`; resolves to the unsubscribe function. */

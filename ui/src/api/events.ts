@@ -4,7 +4,10 @@ import type { UiEvent } from "../bindings/UiEvent";
  * The one event the backend emits, `herald://event`: the Rust enum `UiEvent`
  * in `src-tauri/src/dto.rs`, whose type is generated into `bindings/`.
  * Bursts are coalesced on the Rust side, so one `messages_added` may stand
- * for many rows.
+ * for many rows. `focus_message` asks the window to show one message (its
+ * notification was clicked); `quiet_changed` and `rules_changed` say that
+ * do-not-disturb state or the routing rules changed, wherever they were
+ * changed (this window included).
  */
 export const EVENT_NAME = "herald://event";
 
@@ -28,6 +31,12 @@ export function parseEvent(payload: unknown): HeraldEvent | null {
         : null;
     case "counts_changed":
       return { kind: "counts_changed" };
+    case "focus_message":
+      return typeof record.id === "number" ? { kind: "focus_message", id: record.id } : null;
+    case "quiet_changed":
+      return { kind: "quiet_changed" };
+    case "rules_changed":
+      return { kind: "rules_changed" };
     default:
       return null;
   }

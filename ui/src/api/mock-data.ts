@@ -44,6 +44,8 @@ export type MockSource = {
   lastError: string | null;
   framesRejected: number;
   framesMalformed: number;
+  /** Messages routing rules dropped instead of storing. */
+  messagesDropped: number;
   /** Normalised, as Rust stores it (`wss://…/topic/ws`, `…/stream`). */
   url: string;
   authInQuery: boolean;
@@ -118,6 +120,8 @@ export const DEMO_SOURCES: MockSource[] = [
   }),
   source(5, "Home server", "gotify", "auth_failed", {
     url: "wss://home.example.net/gotify/stream",
+    // Dropped while the demo's "Drop backup chatter" rule was still on.
+    messagesDropped: 12,
     credentials: { token: "wrong" },
     secretStore: "keyring",
     caFile: "/etc/ssl/certs/home-ca.pem",
@@ -151,6 +155,7 @@ function source(
           : null,
     framesRejected: state === "retrying" ? 1 : 0,
     framesMalformed: state === "retrying" ? 2 : 0,
+    messagesDropped: 0,
     url: "",
     authInQuery: false,
     headers: [],

@@ -6,10 +6,13 @@
  * defines them, search by substring with character highlight ranges; and
  * for the admin screens, the source rules of `lib/source-rules.ts` with
  * Rust's wording, write-only secrets, a probe answered from the URL
- * (`mock-admin.ts`), retention that prunes, and JSON Lines export/import.
+ * (`mock-admin.ts`), retention that prunes, and JSON Lines export/import;
+ * and routing rules, the notification policy and do-not-disturb
+ * (`mock-rules.ts`), with the rules applied to the messages it receives.
  */
 import type { ActionView } from "../bindings/ActionView";
 import type { AttachmentView } from "../bindings/AttachmentView";
+import type { DeliveryFailureView } from "../bindings/DeliveryFailureView";
 import type { ExportView } from "../bindings/ExportView";
 import type { Highlighted } from "../bindings/Highlighted";
 import type { ImportView } from "../bindings/ImportView";
@@ -17,7 +20,13 @@ import type { ListQuery } from "../bindings/ListQuery";
 import type { MessageDetail } from "../bindings/MessageDetail";
 import type { MessagePage } from "../bindings/MessagePage";
 import type { MessageRow } from "../bindings/MessageRow";
+import type { PauseInput } from "../bindings/PauseInput";
+import type { PolicyInput } from "../bindings/PolicyInput";
 import type { ProbeView } from "../bindings/ProbeView";
+import type { QuietView } from "../bindings/QuietView";
+import type { RuleInput } from "../bindings/RuleInput";
+import type { RulePreview } from "../bindings/RulePreview";
+import type { RuleView } from "../bindings/RuleView";
 import type { SettingsView } from "../bindings/SettingsView";
 import type { SourceInput } from "../bindings/SourceInput";
 import type { SourceSettings } from "../bindings/SourceSettings";
@@ -36,6 +45,7 @@ import {
   simulateProbe,
   type ExportLine,
 } from "./mock-admin";
+import { MockRouting } from "./mock-rules";
 import {
   copySource,
   DEMO_SOURCES,
@@ -63,6 +73,10 @@ export type MockOptions = {
   openInBrowser?: boolean;
   /** Starting settings; the rest take the defaults of a fresh install. */
   settings?: Partial<SettingsView>;
+  /** Start with the demo's routing rules (the default when there are demo sources). */
+  rules?: boolean;
+  /** Why desktop notifications cannot be shown, as `QuietView.notifier_error`. */
+  notifierError?: string | null;
 };
 
 const DEFAULT_SETTINGS: SettingsView = {
@@ -94,6 +108,11 @@ export class MockBackend implements Backend {
   windowReadyCalls = 0;
   /** What the last `exportMessages` "wrote", so a test can import it back. */
   lastExport: { path: string; contents: string } | null = null;
+  /** Rules, policy and quiet state. */
+  readonly routing: MockRouting;
+  /** Every `saveRule` input and `previewRules` call, for tests of the rule form. */
+  readonly savedRules: RuleInput[] = [];
+  readonly previews: { rule: RuleInput | null; limit: number }[] = [];
 
   private readonly factory: MessageFactory;
   private readonly now: () => number;
@@ -113,7 +132,16 @@ export class MockBackend implements Backend {
     const withSources = options.sources ?? true;
     this.sources = withSources ? DEMO_SOURCES.map(copySource) : [];
     this.settings = { ...DEFAULT_SETTINGS, ...options.settings };
+    this.routing = new MockRouting({
+      now: this.now,
+      demo: withSources && (options.rules ?? true),
+      notifierError: options.notifierError ?? null,
+    });
     if (withSources) this.generate(options.count ?? 500);
+    if (this.routing.rules.length > 0) {
+      const urgentRisk = [...this.messages].reverse().find((message) => message.sourceId === 3 && message.priority === 5);
+      this.routing.addDemoFailure(urgentRisk);
+    }
   }
 
   /** Adds `count` older messages spread over the last weeks, newest last. */
@@ -141,6 +169,7 @@ export class MockBackend implements Backend {
    * the Rust side emits. Returns the new messages.
    */
   receive(count = 1, sourceId?: number): MockMessage[] {
+    if (this.routing.sourcesPaused) return [];
     const live = this.sources.filter((source) => source.enabled && source.state === "connected");
     if (live.length === 0) return [];
     const added: MockMessage[] = [];
@@ -148,10 +177,23 @@ export class MockBackend implements Backend {
       const from = sourceId ?? live[(this.nextId + index) % live.length]!.id;
       const message = this.factory.make(this.nextId, this.now(), from);
       this.nextId += 1;
+      // As the engine does: the rules decide before the message is stored.
+      const decision = this.routing.decide(message);
+      if (decision.drop) {
+        const source = this.sources.find((candidate) => candidate.id === from);
+        if (source) source.messagesDropped += 1;
+        continue;
+      }
+      if (decision.markRead) message.read = true;
+      if (decision.star) message.starred = true;
+      message.tags = [...message.tags, ...decision.addTags];
+      this.routing.holdIfQuiet(message, decision);
       this.messages.push(message);
       added.push(message);
     }
-    this.emit({ kind: "messages_added", count, sources: [...new Set(added.map((message) => message.sourceId))] });
+    if (added.length > 0) {
+      this.emit({ kind: "messages_added", count: added.length, sources: [...new Set(added.map((message) => message.sourceId))] });
+    }
     this.emit({ kind: "counts_changed" });
     return added;
   }
@@ -325,6 +367,7 @@ export class MockBackend implements Backend {
       stored: stored.get(source.id) ?? 0,
       frames_rejected: source.framesRejected,
       frames_malformed: source.framesMalformed,
+      messages_dropped: source.messagesDropped,
     }));
   }
 
@@ -528,6 +571,7 @@ export class MockBackend implements Backend {
         lastError: null,
         framesRejected: 0,
         framesMalformed: 0,
+        messagesDropped: 0,
         removedAt: null,
       }),
       name: input.name.trim(),
@@ -727,6 +771,95 @@ export class MockBackend implements Backend {
       actions: Array.isArray(line.actions) ? (line.actions as ActionView[]) : [],
       attachment: (line.attachment as AttachmentView | null) ?? null,
     };
+  }
+
+  // --- routing: rules, notification policy, quiet -----------------------------
+
+  async listRules(): Promise<RuleView[]> {
+    await this.enter("list_rules");
+    return this.routing.list();
+  }
+
+  async saveRule(rule: RuleInput): Promise<number> {
+    this.savedRules.push(structuredClone(rule));
+    await this.enter("save_rule");
+    const id = this.routing.save(rule);
+    this.emit({ kind: "rules_changed" });
+    return id;
+  }
+
+  async removeRule(id: number): Promise<void> {
+    await this.enter("remove_rule");
+    this.routing.remove(id);
+    this.emit({ kind: "rules_changed" });
+  }
+
+  async setRuleEnabled(id: number, enabled: boolean): Promise<void> {
+    await this.enter("set_rule_enabled");
+    this.routing.setEnabled(id, enabled);
+    this.emit({ kind: "rules_changed" });
+  }
+
+  async moveRule(id: number, position: number): Promise<void> {
+    await this.enter("move_rule");
+    this.routing.move(id, position);
+    this.emit({ kind: "rules_changed" });
+  }
+
+  async previewRules(rule: RuleInput | null, limit: number): Promise<RulePreview> {
+    this.previews.push({ rule: rule === null ? null : structuredClone(rule), limit });
+    await this.enter("preview_rules");
+    return this.routing.preview(rule, limit, this.messages, (message) => this.toRow(message));
+  }
+
+  async listDeliveryFailures(limit: number): Promise<DeliveryFailureView[]> {
+    await this.enter("list_delivery_failures");
+    return this.routing.failuresNewestFirst(limit);
+  }
+
+  async getPolicy(): Promise<PolicyInput> {
+    await this.enter("get_policy");
+    return structuredClone(this.routing.policy);
+  }
+
+  async setPolicy(policy: PolicyInput): Promise<PolicyInput> {
+    await this.enter("set_policy");
+    const saved = this.routing.setPolicy(policy);
+    // Quiet hours may have started or ended with the change.
+    this.emit({ kind: "quiet_changed" });
+    return saved;
+  }
+
+  async getQuiet(): Promise<QuietView> {
+    await this.enter("get_quiet");
+    return this.routing.quiet();
+  }
+
+  async pauseNotifications(pause: PauseInput): Promise<QuietView> {
+    await this.enter("pause_notifications");
+    const quiet = this.routing.pause(pause);
+    this.emit({ kind: "quiet_changed" });
+    return quiet;
+  }
+
+  async muteSource(id: number, pause: PauseInput): Promise<QuietView> {
+    await this.enter("mute_source");
+    this.findSource(id);
+    const quiet = this.routing.mute(id, pause);
+    this.emit({ kind: "quiet_changed" });
+    return quiet;
+  }
+
+  async setSourcesPaused(paused: boolean): Promise<QuietView> {
+    await this.enter("set_sources_paused");
+    this.routing.sourcesPaused = paused;
+    this.emit({ kind: "quiet_changed" });
+    return this.routing.quiet();
+  }
+
+  /** What a click on a notification does: asks the window to show the message. */
+  focus(id: number): void {
+    this.emit({ kind: "focus_message", id });
   }
 
   async windowReady(): Promise<void> {

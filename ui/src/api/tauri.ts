@@ -10,6 +10,11 @@ import type { ImportView } from "../bindings/ImportView";
 import type { ProbeView } from "../bindings/ProbeView";
 import type { SettingsView } from "../bindings/SettingsView";
 import type { SourceSettings } from "../bindings/SourceSettings";
+import type { DeliveryFailureView } from "../bindings/DeliveryFailureView";
+import type { PolicyInput } from "../bindings/PolicyInput";
+import type { QuietView } from "../bindings/QuietView";
+import type { RulePreview } from "../bindings/RulePreview";
+import type { RuleView } from "../bindings/RuleView";
 import { BackendError, type Backend } from "./backend";
 import { EVENT_NAME, parseEvent, type HeraldEvent } from "./events";
 
@@ -48,6 +53,19 @@ export function tauriBackend(): Backend {
     setAutostart: (enabled) => call<void>("set_autostart", { enabled }),
     exportMessages: () => call<ExportView>("export_messages"),
     importMessages: (contents) => call<ImportView>("import_messages", { contents }),
+    listRules: () => call<RuleView[]>("list_rules"),
+    saveRule: (rule) => call<number>("save_rule", { rule }),
+    removeRule: (id) => call<void>("remove_rule", { id }),
+    setRuleEnabled: (id, enabled) => call<void>("set_rule_enabled", { id, enabled }),
+    moveRule: (id, position) => call<void>("move_rule", { id, position }),
+    previewRules: (rule, limit) => call<RulePreview>("preview_rules", { rule, limit }),
+    listDeliveryFailures: (limit) => call<DeliveryFailureView[]>("list_delivery_failures", { limit }),
+    getPolicy: () => call<PolicyInput>("get_policy"),
+    setPolicy: (policy) => call<PolicyInput>("set_policy", { policy }),
+    getQuiet: () => call<QuietView>("get_quiet"),
+    pauseNotifications: (pause) => call<QuietView>("pause_notifications", { pause }),
+    muteSource: (id, pause) => call<QuietView>("mute_source", { id, pause }),
+    setSourcesPaused: (paused) => call<QuietView>("set_sources_paused", { paused }),
     windowReady: () => call<void>("window_ready"),
     async onEvent(handler: (event: HeraldEvent) => void) {
       const unlisten = await listen<unknown>(EVENT_NAME, (event) => {

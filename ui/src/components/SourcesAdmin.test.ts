@@ -1,7 +1,9 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it, vi } from "vitest";
 import { MockBackend } from "../api/mock";
+import { i18n } from "../stores/i18n.svelte";
 import { InboxStore } from "../stores/inbox.svelte";
+import { QuietStore } from "../stores/quiet.svelte";
 import { SourcesStore } from "../stores/sources.svelte";
 import SourcesAdmin from "./SourcesAdmin.svelte";
 
@@ -11,11 +13,12 @@ async function setup(options: { failing?: string[] } = {}) {
   const mock = new MockBackend({ count: 200, now: () => NOW, ...options });
   const sources = new SourcesStore(mock);
   const inbox = new InboxStore(mock, { clock: () => NOW });
-  await Promise.all([sources.load(), inbox.reload()]);
+  const quiet = new QuietStore(mock, { clock: () => NOW });
+  await Promise.all([sources.load(), inbox.reload(), quiet.load()]);
   const ontoast = vi.fn();
-  render(SourcesAdmin, { backend: mock, sources, inbox, ontoast, clock: () => NOW });
+  render(SourcesAdmin, { backend: mock, sources, inbox, quiet, ontoast, clock: () => NOW });
   await screen.findByTestId("sources-admin");
-  return { mock, sources, inbox, ontoast };
+  return { mock, sources, inbox, quiet, ontoast };
 }
 
 function row(name: string): HTMLElement {
@@ -117,5 +120,46 @@ describe("SourcesAdmin", () => {
     expect((await screen.findByTestId("source-form")).textContent).toContain("Edit “Home server”");
     await fireEvent.click(screen.getByTestId("source-cancel"));
     expect(await screen.findByTestId("sources-admin")).toBeTruthy();
+  });
+
+  it("mutes a source for an hour, shows until when, and unmutes it", async () => {
+    const { mock } = await setup();
+    i18n.now = NOW;
+    const orders = () => row("Orders");
+    expect(within(orders()).queryByTestId("source-muted")).toBeNull();
+    const menu = within(orders()).getByTestId("source-mute-menu");
+    expect(menu.getAttribute("aria-label")).toBe("Mute notifications from Orders");
+    await fireEvent.click(menu);
+    await fireEvent.click(within(orders()).getByTestId("mute-option-60"));
+    await waitFor(() => expect(within(orders()).getByTestId("source-muted").textContent).toBe(`Muted until ${i18n.time(NOW + 3_600_000)}`));
+    expect(mock.routing.mutes.get(1)).toBe(NOW + 3_600_000);
+    expect(orders().dataset.muted).toBe("true");
+    expect(within(orders()).queryByTestId("source-mute-menu"), "a muted source offers Unmute instead").toBeNull();
+
+    await fireEvent.click(within(orders()).getByTestId("source-unmute"));
+    await waitFor(() => expect(within(orders()).queryByTestId("source-muted")).toBeNull());
+    expect(mock.routing.mutes.has(1)).toBe(false);
+
+    await fireEvent.click(within(row("CI")).getByTestId("source-mute-menu"));
+    expect(
+      within(row("CI"))
+        .getAllByRole("menuitem")
+        .map((item) => item.dataset.testid),
+    ).toEqual(["mute-option-60", "mute-option-tomorrow", "mute-option-forever"]);
+    await fireEvent.click(within(row("CI")).getByTestId("mute-option-forever"));
+    await waitFor(() => expect(within(row("CI")).getByTestId("source-muted").textContent).toBe("Muted"));
+  });
+
+  it("says why a mute failed", async () => {
+    await setup({ failing: ["mute_source"] });
+    await fireEvent.click(within(row("Orders")).getByTestId("source-mute-menu"));
+    await fireEvent.click(within(row("Orders")).getByTestId("mute-option-tomorrow"));
+    await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("Couldn't mute “Orders”"));
+  });
+
+  it("counts the messages rules dropped, only when there are any", async () => {
+    await setup();
+    expect(within(row("Home server")).getByTestId("source-dropped").textContent).toBe("12 dropped by rules");
+    expect(within(row("Orders")).queryByTestId("source-dropped")).toBeNull();
   });
 });

@@ -1,2 +1,2 @@
-/** The window's screens: the inbox, the sources admin, and the settings. */
-export type Screen = "inbox" | "sources" | "settings";
+/** The window's screens: the inbox, the sources admin, the routing rules, and the settings. */
+export type Screen = "inbox" | "sources" | "rules" | "settings";

@@ -166,6 +166,23 @@ export class I18n {
     return this.dateFormat({ hour: "numeric", minute: "2-digit" }).format(time);
   }
 
+  /**
+   * When something quiet ends, to follow "until": "14:30" today,
+   * "midnight" at the end of today, "tomorrow 09:00", else date and time.
+   */
+  deadline(time: number): string {
+    const startOfDay = (value: number) => {
+      const date = new Date(value);
+      return new Date(date.getFullYear(), date.getMonth(), date.getDate()).getTime();
+    };
+    // Rounded, so a day of 23 or 25 hours (a clock change) still counts as one.
+    const days = Math.round((startOfDay(time) - startOfDay(this.now)) / DAY);
+    if (days === 1 && startOfDay(time) === time) return this.t("deadline.midnight");
+    if (days === 0) return this.time(time);
+    if (days === 1) return this.t("deadline.tomorrow", { time: this.time(time) });
+    return this.t("deadline.dayTime", { day: this.date(time), time: this.time(time) });
+  }
+
   bytes(size: number): string {
     const units = ["kilobyte", "megabyte", "gigabyte"] as const;
     if (size < 1024) return this.t("size.bytes", { value: this.number(size) });

@@ -71,4 +71,14 @@ describe("i18n", () => {
     expect(en.bytes(1834)).toBe("1.8 kB");
     expect(en.bytes(5 * 1024 * 1024)).toBe("5 MB");
   });
+
+  it("words a deadline by how far away it is", () => {
+    const i18n = make("en");
+    const at = (dayOffset: number, hour: number, minute = 0) => new Date(2026, 2, 3 + dayOffset, hour, minute).getTime();
+    expect(i18n.deadline(at(0, 15, 5))).toBe(i18n.time(at(0, 15, 5)));
+    expect(i18n.deadline(at(1, 0))).toBe("midnight");
+    expect(i18n.deadline(at(1, 9))).toBe(`tomorrow ${i18n.time(at(1, 9))}`);
+    expect(i18n.deadline(at(5, 9))).toBe(`${i18n.date(at(5, 9))} ${i18n.time(at(5, 9))}`);
+    expect(make("zh-CN").deadline(at(1, 0))).toBe("午夜");
+  });
 });

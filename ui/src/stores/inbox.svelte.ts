@@ -308,6 +308,25 @@ export class InboxStore {
     }
   }
 
+  /**
+   * Shows message `id` because its notification was clicked. A new message
+   * may not be merged into the list yet, so that is tried first; if the
+   * list still lacks it (another view, source, search or filter hides it),
+   * the list widens to every message. Then it opens in the detail pane.
+   */
+  async focus(id: number): Promise<void> {
+    if (this.indexOf(id) < 0) await this.mergeNew();
+    if (this.indexOf(id) < 0) {
+      this.view = "all";
+      this.source = null;
+      this.search = "";
+      this.minPriority = null;
+      this.tag = null;
+      await this.reload();
+    }
+    await this.open(id);
+  }
+
   close(): void {
     this.openId = null;
     this.detail = null;

@@ -119,4 +119,22 @@ describe("InboxStore", () => {
     expect(inbox.filtered).toBe(false);
     expect(mock.queries.at(-1)).toMatchObject({ min_priority: null, tag: null });
   });
+
+  it("focuses a message: a new one in the current list, an archived one by widening to every message", async () => {
+    const { mock, inbox } = await setup();
+    const [fresh] = mock.receive(1);
+    await inbox.focus(fresh!.id);
+    expect(inbox.view, "a new message is merged into the inbox it belongs to").toBe("inbox");
+    expect(inbox.rows[0]?.id).toBe(fresh!.id);
+    expect([inbox.openId, inbox.cursorId, inbox.detail?.row.id]).toEqual([fresh!.id, fresh!.id, fresh!.id]);
+
+    await mock.archive([fresh!.id], true);
+    const elsewhere = mock.sources.find((source) => source.id !== fresh!.sourceId)!.id;
+    await inbox.setSource(elsewhere);
+    await inbox.setSearch("order");
+    await inbox.focus(fresh!.id);
+    expect(inbox).toMatchObject({ view: "all", source: null, search: "", minPriority: null, tag: null });
+    expect(inbox.indexOf(fresh!.id)).toBeGreaterThanOrEqual(0);
+    expect(inbox.detail?.row).toMatchObject({ id: fresh!.id, archived: true });
+  });
 });

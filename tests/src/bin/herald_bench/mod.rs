@@ -21,6 +21,7 @@ pub mod corpus;
 pub mod error;
 pub mod ingest;
 pub mod machine;
+pub mod notify;
 pub mod raw;
 pub mod search;
 pub mod stats;
@@ -46,6 +47,8 @@ usage: herald-bench [ingest|search|window|all] [options]
   search                 (c) search latency over a large inbox (built once, then reused)
   window                 (d) the window under Xvfb: launch to painted inbox, idle memory
                          (needs Xvfb and `cargo build --release -p herald` first)
+  notify                 (e) message published to its Notify call on the session bus, at
+                         10 and 1,000 messages/s (needs dunst, and the release `herald`)
   all                    all of them (the default)
 
 options:
@@ -95,6 +98,11 @@ const IDLE_BEFORE_PSS: Duration = Duration::from_secs(15);
 /// Scrolling: rows scrolled, and the frame-time target (one 60 Hz frame).
 const SCROLL_ROWS: usize = 10_000;
 const FRAME_TARGET_MS: f64 = 16.7;
+/// Notification latency: (rate per second, messages, default coalescing on)
+/// and the p99 target at 10/s.
+const NOTIFY_RATES: [(u32, usize, bool); 3] =
+    [(10, 100, false), (1000, 3000, false), (1000, 3000, true)];
+const NOTIFY_TARGET_MS: f64 = 50.0;
 /// Burst: messages arriving at once, and the input-latency target.
 const BURST_MESSAGES: usize = 10_000;
 const INPUT_TARGET_MS: f64 = 50.0;
@@ -110,6 +118,7 @@ enum Mode {
     Ingest,
     Search,
     Window,
+    Notify,
     All,
 }
 
@@ -199,6 +208,7 @@ fn parse_options() -> Result<Options> {
             "ingest" => options.mode = Mode::Ingest,
             "search" => options.mode = Mode::Search,
             "window" => options.mode = Mode::Window,
+            "notify" => options.mode = Mode::Notify,
             "--window-messages" => {
                 options.window_messages = value(&arg)?
                     .split(',')
@@ -505,6 +515,9 @@ fn run() -> Result<bool> {
     }
     if options.mode.runs(Mode::Window) {
         all_pass &= window_section(&options, &runtime, &mut report, &mut summary)?;
+    }
+    if options.mode.runs(Mode::Notify) {
+        all_pass &= notify_section(&options, &runtime, &mut report, &mut summary)?;
     }
 
     println!("\n== Summary ==");
@@ -1186,5 +1199,57 @@ fn window_section(
         "burst": burst,
         "pass": pass,
     });
+    Ok(pass)
+}
+
+fn notify_section(
+    options: &Options,
+    runtime: &tokio::runtime::Runtime,
+    report: &mut serde_json::Value,
+    summary: &mut Vec<String>,
+) -> Result<bool> {
+    println!("\n== Notifications (release build, headless, dunst on a private bus) ==");
+    println!("method     loopback ntfy publish to the Notify call seen by dbus-monitor; dunst as a desktop runs it; coalescing off (every message notified and timed) or on (the default policy)");
+    let binary = window::herald_binary()?;
+    let scratch = options.tmpfs_dir.join("notify");
+    let mut pass = true;
+    let mut results = Vec::new();
+    for (rate, messages, coalescing) in NOTIFY_RATES {
+        let result = runtime.block_on(notify::measure(
+            &binary, &scratch, rate, messages, coalescing,
+        ))?;
+        let judged = rate <= 10;
+        let ok = !judged || result.p99_ms < NOTIFY_TARGET_MS;
+        pass &= ok;
+        println!(
+            "notify     {rate:>5}/s  coalescing {:<3}  {} of {} notified one by one, {} notifications in all  p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms  {}",
+            if coalescing { "on" } else { "off" },
+            result.notified,
+            result.messages,
+            result.notify_calls,
+            result.p50_ms,
+            result.p99_ms,
+            result.max_ms,
+            if judged {
+                format!("(target p99 < {NOTIFY_TARGET_MS} ms: {})", verdict(ok))
+            } else {
+                "(info)".into()
+            }
+        );
+        summary.push(format!(
+            "notify     {rate}/s coalescing {} publish to Notify p99 {:.1} ms, {} notifications{}",
+            if coalescing { "on" } else { "off" },
+            result.p99_ms,
+            result.notify_calls,
+            if judged {
+                format!(" (target < {NOTIFY_TARGET_MS}) {}", verdict(ok))
+            } else {
+                String::new()
+            }
+        ));
+        results.push(result);
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    report["notify"] = json!({ "rates": results, "pass": pass });
     Ok(pass)
 }

@@ -1,0 +1,157 @@
+/**
+ * The notification policy on the settings screen: minimum priority, what
+ * gets through do-not-disturb, quiet hours, coalescing and the summary
+ * after reconnecting. Inputs are kept as typed and checked with
+ * `lib/routing-rules.ts` before saving; per-source minimums are not edited
+ * here and are sent back as they were loaded.
+ */
+import type { PolicyInput } from "../bindings/PolicyInput";
+import { BackendError, type Backend } from "../api/backend";
+import { checkPolicy, COALESCE_SECONDS_RANGE, type PolicyField, type PolicyProblem } from "../lib/routing-rules";
+import { draftFromWindow, newWindowDraft, windowFromDraft, type WindowDraft } from "../lib/time-window";
+import { t } from "./i18n.svelte";
+
+/** A quiet-hours row; `key` keeps its inputs when another row is removed. */
+export type QuietRow = WindowDraft & { key: number };
+
+const WHOLE = /^\d+$/;
+
+function whole(text: string): number {
+  return WHOLE.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+}
+
+function problemText(problem: PolicyProblem): string {
+  if (problem.rule === "coalesceSeconds") return t("policy.errors.coalesceSeconds", COALESCE_SECONDS_RANGE);
+  if (problem.field === "quiet_hours") return t(`ruleForm.errors.${problem.rule}`);
+  return t(`policy.errors.${problem.rule}`);
+}
+
+export class PolicyStore {
+  status = $state<"loading" | "ready" | "error">("loading");
+  loadError = $state.raw<BackendError | null>(null);
+
+  /** "1"–"5". */
+  minPriority = $state("1");
+  /** "" for nothing gets through, or "1"–"5". */
+  bypass = $state("5");
+  quietHours = $state<QuietRow[]>([]);
+  coalesceCount = $state("3");
+  coalesceSeconds = $state("10");
+  summarize = $state(true);
+
+  errors = $state.raw<Partial<Record<Exclude<PolicyField, "quiet_hours">, string>>>({});
+  /** One message per quiet-hours row, by the row's key. */
+  quietErrors = $state.raw<Record<number, string>>({});
+  saving = $state(false);
+  saveError = $state.raw<BackendError | null>(null);
+  /** Set after a save until the next edit, for "Saved". */
+  saved = $state(false);
+
+  private loaded: PolicyInput | null = null;
+  private readonly backend: Backend;
+  private nextKey = 1;
+
+  constructor(backend: Backend) {
+    this.backend = backend;
+  }
+
+  async load(): Promise<void> {
+    this.status = "loading";
+    try {
+      this.fill(await this.backend.getPolicy());
+      this.status = "ready";
+    } catch (reason) {
+      this.loadError = BackendError.from(reason);
+      this.status = "error";
+    }
+  }
+
+  private fill(policy: PolicyInput): void {
+    this.loaded = policy;
+    this.minPriority = String(policy.min_priority);
+    this.bypass = policy.bypass_priority === null ? "" : String(policy.bypass_priority);
+    this.quietHours = policy.quiet_hours.map((window) => ({ key: this.nextKey++, ...draftFromWindow(window) }));
+    this.coalesceCount = String(policy.coalesce_count);
+    this.coalesceSeconds = String(policy.coalesce_seconds);
+    this.summarize = policy.summarize_catch_up;
+  }
+
+  toInput(): PolicyInput {
+    return {
+      min_priority: Number(this.minPriority),
+      source_min_priority: this.loaded?.source_min_priority.map(([id, min]): [number, number] => [id, min]) ?? [],
+      quiet_hours: this.quietHours.map((row) => windowFromDraft(row)),
+      bypass_priority: this.bypass === "" ? null : Number(this.bypass),
+      coalesce_count: whole(this.coalesceCount),
+      coalesce_seconds: whole(this.coalesceSeconds),
+      summarize_catch_up: this.summarize,
+    };
+  }
+
+  /** Any edit: "Saved" no longer describes the form. */
+  edited(): void {
+    this.saved = false;
+    this.saveError = null;
+  }
+
+  addQuietHours(): void {
+    this.quietHours = [...this.quietHours, { key: this.nextKey++, ...newWindowDraft() }];
+    this.edited();
+  }
+
+  removeQuietHours(key: number): void {
+    this.quietHours = this.quietHours.filter((row) => row.key !== key);
+    this.clearQuietError(key);
+    this.edited();
+  }
+
+  clearError(field: Exclude<PolicyField, "quiet_hours">): void {
+    this.edited();
+    if (this.errors[field] === undefined) return;
+    const rest = { ...this.errors };
+    delete rest[field];
+    this.errors = rest;
+  }
+
+  clearQuietError(key: number): void {
+    this.edited();
+    if (this.quietErrors[key] === undefined) return;
+    const rest = { ...this.quietErrors };
+    delete rest[key];
+    this.quietErrors = rest;
+  }
+
+  validate(): boolean {
+    const problems = checkPolicy(this.toInput());
+    const errors: Partial<Record<Exclude<PolicyField, "quiet_hours">, string>> = {};
+    const quietErrors: Record<number, string> = {};
+    for (const problem of problems) {
+      if (problem.field === "quiet_hours") {
+        const key = this.quietHours[problem.index]?.key;
+        if (key !== undefined) quietErrors[key] ??= problemText(problem);
+      } else {
+        errors[problem.field] ??= problemText(problem);
+      }
+    }
+    this.errors = errors;
+    this.quietErrors = quietErrors;
+    return problems.length === 0;
+  }
+
+  /** Saves; true when the backend took it. */
+  async save(): Promise<boolean> {
+    if (this.saving || !this.validate()) return false;
+    this.saving = true;
+    this.saveError = null;
+    try {
+      this.fill(await this.backend.setPolicy(this.toInput()));
+      this.saved = true;
+      return true;
+    } catch (reason) {
+      this.saveError = BackendError.from(reason);
+      return false;
+    } finally {
+      this.saving = false;
+    }
+  }
+}
