@@ -305,6 +305,24 @@ fn render_notice(
     }
 }
 
+/// Why notifications cannot be shown, in words a person can act on; the
+/// technical error goes to the log.
+fn unavailable_reason(error: &str) -> String {
+    let key = if error.contains("ServiceUnknown") || error.contains("org.freedesktop.Notifications")
+    {
+        "notify.no_server"
+    } else if error.contains("DBUS_SESSION_BUS_ADDRESS")
+        || error.contains("No such file")
+        || error.contains("Connection refused")
+        || error.contains("Address")
+    {
+        "notify.no_bus"
+    } else {
+        return error.chars().take(300).collect();
+    };
+    i18n::text(key, &[])
+}
+
 /// Escapes text for servers that read the body as markup.
 fn escape_markup(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -407,14 +425,14 @@ impl Shower {
             Ok(handle) => handle,
             Err(error) => {
                 self.stale.store(true, std::sync::atomic::Ordering::SeqCst);
+                let reason = unavailable_reason(&error.to_string());
                 let first = self
                     .status
                     .lock()
-                    .map(|mut status| status.error.replace(error.to_string()).is_none())
+                    .map(|mut status| status.error.replace(reason.clone()).is_none())
                     .unwrap_or(false);
                 if first {
-                    let error = error.to_string();
-                    tracing::warn!("{}", i18n::text("notify.unavailable", &[("error", &error)]));
+                    tracing::warn!(%error, "{}", i18n::text("notify.unavailable", &[("error", &reason)]));
                     (self.status_changed)();
                 }
                 return;
@@ -505,6 +523,9 @@ mod tests {
             text.body.len()
         );
         assert_eq!(escape_markup("<b>&</b>"), "&lt;b&gt;&amp;&lt;/b&gt;");
+        let no_server = unavailable_reason("org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.Notifications was not provided by any .service files");
+        assert_eq!(no_server, i18n::text("notify.no_server", &[]));
+        assert!(!no_server.contains("freedesktop"));
     }
 
     #[test]

@@ -2137,3 +2137,237 @@ async fn settings_keep_retention_export_import_and_start_at_login() {
     wait_sidebar_sources(&session, &["Reports"]).await;
     desktop.quit(session).await;
 }
+
+/// A saved setting, parsed, or `null` while there is none.
+fn setting(database: &Path, key: &str) -> serde_json::Value {
+    let text: Option<String> = query(database, |connection| {
+        use rusqlite::OptionalExtension;
+        connection
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
+            .optional()
+    });
+    text.map(|text| serde_json::from_str(&text).expect("settings are json"))
+        .unwrap_or(serde_json::Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_notification_settings_and_do_not_disturb_in_the_window() {
+    let _serial = SERIAL.lock().await;
+    let server = NtfyServer::start("shop").await;
+    publish(
+        &server,
+        "Refund requested for #1",
+        "the customer wants the money back",
+    );
+    publish(&server, "Order #2 paid", "all good");
+    publish(&server, "Refund requested for #3", "arrived damaged");
+    let herald = Herald::new();
+    let source = herald
+        .add_source("Shop", "ntfy", &server.topic_url(), &[])
+        .await;
+    let database = herald.database();
+    let desktop = Desktop::start().await;
+    let session = desktop.launch(herald.data_dir()).await;
+    wait_rows(&session, "the three messages", |rows| {
+        (rows.len() == 3).then_some(())
+    })
+    .await;
+
+    // No notification server on this desktop: said once, in words, dismissible.
+    let notice = session.find(&testid("notifier-error")).await.text().await;
+    assert!(
+        notice.contains("no notification server is running"),
+        "{notice}"
+    );
+    session.click(&testid("notifier-error-dismiss")).await;
+
+    // A rule through the form, with its live preview of stored messages.
+    session.click(&testid("nav-rules")).await;
+    session.click(&testid("add-rule")).await;
+    fill(&session, "rule-field-name", "Star refunds").await;
+    fill(&session, "rule-field-title", "refund").await;
+    session
+        .wait_script(
+            "the preview to find the two refunds",
+            WAIT,
+            "return document.querySelector('[data-testid=rule-preview]')?.dataset.count === '2' || null",
+            &[],
+        )
+        .await;
+    if session
+        .try_find(&testid("rule-action"))
+        .await
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        session.click(&testid("rule-add-action")).await;
+    }
+    let action_type = format!("{} {}", testid("rule-action"), testid("rule-action-type"));
+    session.select_option(&action_type, "star").await;
+    session.click(&testid("rule-add-action")).await;
+    let second_type = format!(
+        "{}:nth-of-type(2) {}",
+        testid("rule-action"),
+        testid("rule-action-type")
+    );
+    session.select_option(&second_type, "add_tag").await;
+    fill(&session, "rule-action-tag", "refund").await;
+    session
+        .screenshot(&desktop.screenshot_path("rule-form.png"))
+        .await;
+    session.click(&testid("rule-save")).await;
+    session.find(&testid("rule-row")).await;
+    let rules: Vec<(String, String)> = query(&database, |connection| {
+        connection
+            .prepare("SELECT name, definition FROM rules ORDER BY position")?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect()
+    });
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    assert_eq!(rules[0].0, "Star refunds");
+    let definition: serde_json::Value = serde_json::from_str(&rules[0].1).expect("json");
+    assert_eq!(
+        definition["match"]["title"],
+        json!({"kind": "contains", "value": "refund"})
+    );
+    assert_eq!(
+        definition["actions"],
+        json!([{"action": "star"}, {"action": "add_tag", "tag": "refund"}])
+    );
+    // The running engine applies it to the next message at once.
+    publish(&server, "Refund requested for #4", "wrong size");
+    wait_stored(
+        &database,
+        "Refund requested for #4",
+        "starred by the rule",
+        |state| state.is_some_and(|state| state.starred),
+    )
+    .await;
+    assert!(
+        !stored(&database, "Refund requested for #1")
+            .expect("read")
+            .expect("stored")
+            .starred,
+        "rules apply to new messages, not to what was stored before"
+    );
+    // A second rule, then reordering puts it first.
+    session.click(&testid("add-rule")).await;
+    fill(&session, "rule-field-name", "Quiet orders").await;
+    fill(&session, "rule-field-title", "order").await;
+    if session
+        .try_find(&testid("rule-action"))
+        .await
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        session.click(&testid("rule-add-action")).await;
+    }
+    session.select_option(&action_type, "store_silently").await;
+    session.click(&testid("rule-save")).await;
+    session
+        .wait_script(
+            "two rules",
+            WAIT,
+            "return document.querySelectorAll('[data-testid=rule-row]').length === 2 || null",
+            &[],
+        )
+        .await;
+    let second_up = format!(
+        "{}:nth-of-type(2) {}",
+        testid("rule-row"),
+        testid("rule-move-up")
+    );
+    session.click(&second_up).await;
+    herald_tests::wait_for("the new order to be stored", WAIT, || async {
+        let names: Vec<String> = query(&database, |connection| {
+            connection
+                .prepare("SELECT name FROM rules ORDER BY position")?
+                .query_map([], |row| row.get(0))?
+                .collect()
+        });
+        if names == ["Quiet orders", "Star refunds"] {
+            Ok(())
+        } else {
+            Err(format!("{names:?}"))
+        }
+    })
+    .await;
+    session
+        .screenshot(&desktop.screenshot_path("rules.png"))
+        .await;
+
+    // Notification settings: a minimum priority and quiet hours, stored.
+    session.click(&testid("nav-settings")).await;
+    session.find(&testid("settings-notifications")).await;
+    session
+        .select_option(&testid("policy-min-priority"), "3")
+        .await;
+    session.click(&testid("policy-add-quiet-hours")).await;
+    session.click(&testid("policy-save")).await;
+    let policy = herald_tests::wait_for("the policy to be saved", WAIT, || async {
+        let policy = setting(&database, "notification_policy");
+        if policy["min_priority"] == 3 {
+            Ok(policy)
+        } else {
+            Err(policy.to_string())
+        }
+    })
+    .await;
+    assert_eq!(
+        policy["quiet_hours"].as_array().map(Vec::len),
+        Some(1),
+        "{policy}"
+    );
+    session
+        .execute(
+            "document.querySelector('[data-testid=settings-notifications]').scrollIntoView();",
+            &[],
+        )
+        .await;
+    session
+        .screenshot(&desktop.screenshot_path("settings-notifications.png"))
+        .await;
+
+    // Do not disturb from the window: on for an hour, shown, stored, resumed.
+    session.click(&testid("pause-menu")).await;
+    session.click(&testid("pause-option-60")).await;
+    session
+        .wait_script("the indicator to show the pause", WAIT,
+            "return document.querySelector('[data-testid=dnd-indicator]')?.dataset.state === 'on' || null", &[])
+        .await;
+    let quiet = setting(&database, "notification_quiet");
+    let until = quiet["dnd_until"].as_i64().expect("a deadline");
+    assert!((until - now_ms() - 3_600_000).abs() < 120_000, "{quiet}");
+    session.click(&testid("dnd-resume")).await;
+    session
+        .wait_script("the indicator to show notifications on", WAIT,
+            "return document.querySelector('[data-testid=dnd-indicator]')?.dataset.state === 'off' || null", &[])
+        .await;
+    assert!(setting(&database, "notification_quiet")["dnd_until"].is_null());
+
+    // Mute a source until unmuted, from the sources screen.
+    session.click(&testid("nav-manage-sources")).await;
+    session.click(&testid("source-mute-menu")).await;
+    session.click(&testid("mute-option-forever")).await;
+    session.find(&testid("source-muted")).await;
+    let quiet = setting(&database, "notification_quiet");
+    assert_eq!(quiet["mutes"][source.to_string()], i64::MAX, "{quiet}");
+    session.click(&testid("source-unmute")).await;
+    herald_tests::wait_for("the mute to end", WAIT, || async {
+        let quiet = setting(&database, "notification_quiet");
+        if quiet["mutes"]
+            .as_object()
+            .is_some_and(|mutes| mutes.is_empty())
+        {
+            Ok(())
+        } else {
+            Err(quiet.to_string())
+        }
+    })
+    .await;
+    desktop.quit(session).await;
+}

@@ -155,6 +155,15 @@ describe("MockBackend policy and quiet", () => {
     expect(await backend.getPolicy()).toEqual(policy);
   });
 
+  it("keeps one minimum per source, by source id, as Rust's map does", async () => {
+    const { backend } = mock();
+    const saved = await backend.setPolicy({ ...DEFAULT_POLICY, source_min_priority: [[4, 2], [1, 3], [4, 5]] });
+    expect(saved.source_min_priority).toEqual([[1, 3], [4, 5]]);
+    expect((await backend.getPolicy()).source_min_priority).toEqual([[1, 3], [4, 5]]);
+    const error = await rejection(backend.setPolicy({ ...DEFAULT_POLICY, source_min_priority: [[1, 0]] }));
+    expect(error.message, "a per-source minimum is checked like the global one").toBe("a minimum priority must be between 1 and 5");
+  });
+
   it("pauses for a while, until tomorrow, until resumed, and resumes", async () => {
     const { backend, advance } = mock();
     const events: string[] = [];

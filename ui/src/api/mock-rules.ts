@@ -397,7 +397,9 @@ export class MockRouting {
   setPolicy(policy: PolicyInput): PolicyInput {
     const first = checkPolicy(policy)[0];
     if (first) throw new BackendError("invalid", englishPolicyProblem(first), null);
-    this.policy = structuredClone(policy);
+    // Rust keeps per-source minimums in a `BTreeMap`: one per source (the last wins), by id.
+    const sourceMinimums = [...new Map(policy.source_min_priority)].sort(([a], [b]) => a - b);
+    this.policy = { ...structuredClone(policy), source_min_priority: sourceMinimums };
     return structuredClone(this.policy);
   }
 

@@ -19,6 +19,15 @@ const type = (id: string, value: string, inside: HTMLElement = document.body) =>
   fireEvent.input(inside.querySelector(`[data-testid="${id}"]`)!, { target: { value } });
 const save = () => fireEvent.click(field("policy-save"));
 const quietRows = () => screen.queryAllByTestId("policy-quiet-row");
+const sourceMin = (id: number) =>
+  screen.getAllByTestId<HTMLSelectElement>("policy-source-min").find((select) => select.dataset.sourceId === String(id))!;
+
+/** A mock whose stored policy already has these per-source minimums. */
+async function withSourceMinimums(pairs: [number, number][]) {
+  const mock = new MockBackend({ count: 20, now: () => NOW });
+  await mock.setPolicy({ ...DEFAULT_POLICY, source_min_priority: pairs });
+  return mock;
+}
 
 describe("NotificationSettings", () => {
   it("shows the stored policy", async () => {
@@ -81,6 +90,77 @@ describe("NotificationSettings", () => {
     await fireEvent.click(remove);
     await save();
     await waitFor(() => expect(mock.routing.policy.quiet_hours).toEqual([{ start_minute: 1320, end_minute: 1440, weekdays: 1 }]));
+  });
+
+  it("lists every source under its name, at first the same as all sources", async () => {
+    const { mock } = await setup();
+    const selects = screen.getAllByTestId<HTMLSelectElement>("policy-source-min");
+    const listed = await mock.listSources();
+    expect(selects.map((select) => Number(select.dataset.sourceId))).toEqual(listed.map((source) => source.id));
+    expect(selects.every((select) => select.value === ""), "no source has its own minimum yet").toBe(true);
+    expect(sourceMin(2).selectedOptions[0]!.textContent).toBe("Same as all sources");
+    expect(screen.getByLabelText("仓库传感器"), "the source's name labels its select").toBe(sourceMin(2));
+    expect([...sourceMin(2).options].map((option) => option.value)).toEqual(["", "1", "2", "3", "4", "5"]);
+  });
+
+  it("sends a per-source minimum that was chosen", async () => {
+    const { mock, onsaved } = await setup();
+    const setPolicy = vi.spyOn(mock, "setPolicy");
+    await fireEvent.change(sourceMin(4), { target: { value: "4" } });
+    await fireEvent.change(sourceMin(1), { target: { value: "2" } });
+    await save();
+    await waitFor(() => expect(onsaved).toHaveBeenCalled());
+    expect(setPolicy.mock.calls[0]![0].source_min_priority, "by source id, only the sources given their own").toEqual([
+      [1, 2],
+      [4, 4],
+    ]);
+    expect(mock.routing.policy).toEqual({ ...DEFAULT_POLICY, source_min_priority: [[1, 2], [4, 4]] });
+    expect(sourceMin(4).value, "the form shows what was saved").toBe("4");
+  });
+
+  it("removes a source's own minimum when set back to the same as all sources", async () => {
+    const mock = await withSourceMinimums([
+      [1, 3],
+      [4, 2],
+    ]);
+    const setPolicy = vi.spyOn(mock, "setPolicy");
+    render(NotificationSettings, { backend: mock });
+    await waitFor(() => expect(sourceMin(4).value).toBe("2"));
+    expect(sourceMin(1).value).toBe("3");
+    await fireEvent.change(sourceMin(4), { target: { value: "" } });
+    await save();
+    await waitFor(() => expect(setPolicy).toHaveBeenCalled());
+    expect(setPolicy.mock.calls[0]![0].source_min_priority).toEqual([[1, 3]]);
+    await waitFor(() => expect(mock.routing.policy.source_min_priority).toEqual([[1, 3]]));
+  });
+
+  it("drops the minimums of sources that were removed", async () => {
+    const mock = await withSourceMinimums([
+      [1, 3],
+      [4, 2],
+    ]);
+    await mock.removeSource(4, false);
+    render(NotificationSettings, { backend: mock });
+    await waitFor(() => expect(sourceMin(1).value).toBe("3"));
+    expect(sourceMin(4), "a removed source has no row").toBeUndefined();
+    await save();
+    await waitFor(() => expect(mock.routing.policy.source_min_priority).toEqual([[1, 3]]));
+  });
+
+  it("shows a source's name as text", async () => {
+    const mock = new MockBackend({ count: 20, now: () => NOW });
+    mock.sources.find((source) => source.id === 1)!.name = "<img src=x onerror=alert(1)> Orders";
+    render(NotificationSettings, { backend: mock });
+    await screen.findByTestId("policy-save");
+    const label = screen.getByText("<img src=x onerror=alert(1)> Orders");
+    expect(label.querySelector("img"), "markup in a name is not parsed").toBeNull();
+    expect(screen.getByLabelText("<img src=x onerror=alert(1)> Orders")).toBe(sourceMin(1));
+  });
+
+  it("says when there are no sources to set", async () => {
+    await setup({ sources: false, count: 0 });
+    expect(screen.queryAllByTestId("policy-source-min")).toHaveLength(0);
+    expect(screen.getByText("No sources yet.")).toBeTruthy();
   });
 
   it("shows mistakes next to the fields and sends nothing", async () => {

@@ -1,11 +1,11 @@
 /**
- * The notification policy on the settings screen: minimum priority, what
- * gets through do-not-disturb, quiet hours, coalescing and the summary
- * after reconnecting. Inputs are kept as typed and checked with
- * `lib/routing-rules.ts` before saving; per-source minimums are not edited
- * here and are sent back as they were loaded.
+ * The notification policy on the settings screen: minimum priority, the
+ * per-source minimums, what gets through do-not-disturb, quiet hours,
+ * coalescing and the summary after reconnecting. Inputs are kept as typed
+ * and checked with `lib/routing-rules.ts` before saving.
  */
 import type { PolicyInput } from "../bindings/PolicyInput";
+import type { SourceView } from "../bindings/SourceView";
 import { BackendError, type Backend } from "../api/backend";
 import { checkPolicy, COALESCE_SECONDS_RANGE, type PolicyField, type PolicyProblem } from "../lib/routing-rules";
 import { draftFromWindow, newWindowDraft, windowFromDraft, type WindowDraft } from "../lib/time-window";
@@ -13,6 +13,9 @@ import { t } from "./i18n.svelte";
 
 /** A quiet-hours row; `key` keeps its inputs when another row is removed. */
 export type QuietRow = WindowDraft & { key: number };
+
+/** A source's own minimum: "" for the same as all sources, or "1"–"5". */
+export type SourceMinimumRow = { id: number; name: string; minimum: string };
 
 const WHOLE = /^\d+$/;
 
@@ -34,6 +37,11 @@ export class PolicyStore {
   minPriority = $state("1");
   /** "" for nothing gets through, or "1"–"5". */
   bypass = $state("5");
+  /**
+   * One row per source that exists, in the sources' list order. Minimums
+   * the backend keeps for removed sources have no row, so saving drops them.
+   */
+  sourceMinimums = $state<SourceMinimumRow[]>([]);
   quietHours = $state<QuietRow[]>([]);
   coalesceCount = $state("3");
   coalesceSeconds = $state("10");
@@ -47,7 +55,7 @@ export class PolicyStore {
   /** Set after a save until the next edit, for "Saved". */
   saved = $state(false);
 
-  private loaded: PolicyInput | null = null;
+  private sources: readonly Pick<SourceView, "id" | "name">[] = [];
   private readonly backend: Backend;
   private nextKey = 1;
 
@@ -58,7 +66,9 @@ export class PolicyStore {
   async load(): Promise<void> {
     this.status = "loading";
     try {
-      this.fill(await this.backend.getPolicy());
+      const [policy, sources] = await Promise.all([this.backend.getPolicy(), this.backend.listSources()]);
+      this.sources = sources.map(({ id, name }) => ({ id, name }));
+      this.fill(policy);
       this.status = "ready";
     } catch (reason) {
       this.loadError = BackendError.from(reason);
@@ -67,8 +77,9 @@ export class PolicyStore {
   }
 
   private fill(policy: PolicyInput): void {
-    this.loaded = policy;
     this.minPriority = String(policy.min_priority);
+    const minimums = new Map(policy.source_min_priority);
+    this.sourceMinimums = this.sources.map(({ id, name }) => ({ id, name, minimum: String(minimums.get(id) ?? "") }));
     this.bypass = policy.bypass_priority === null ? "" : String(policy.bypass_priority);
     this.quietHours = policy.quiet_hours.map((window) => ({ key: this.nextKey++, ...draftFromWindow(window) }));
     this.coalesceCount = String(policy.coalesce_count);
@@ -79,7 +90,11 @@ export class PolicyStore {
   toInput(): PolicyInput {
     return {
       min_priority: Number(this.minPriority),
-      source_min_priority: this.loaded?.source_min_priority.map(([id, min]): [number, number] => [id, min]) ?? [],
+      // By source id, as the backend keeps them (a `BTreeMap`), so a saved policy reads back equal.
+      source_min_priority: this.sourceMinimums
+        .filter((row) => row.minimum !== "")
+        .map((row): [number, number] => [row.id, Number(row.minimum)])
+        .sort(([a], [b]) => a - b),
       quiet_hours: this.quietHours.map((row) => windowFromDraft(row)),
       bypass_priority: this.bypass === "" ? null : Number(this.bypass),
       coalesce_count: whole(this.coalesceCount),
