@@ -239,18 +239,8 @@ fn pending_text(message: &StoredMessage, source: &str) -> Pending {
         urgency: message.decision.urgency,
         sound: message.decision.sound.clone(),
         received: message.received,
-        summary: cut(&summary, SUMMARY_CHARS),
+        summary: crate::output::truncate(&summary, SUMMARY_CHARS),
         body: render::plain_text(&message.message.body, message.message.format, BODY_CHARS),
-    }
-}
-
-fn cut(text: &str, max: usize) -> String {
-    let mut characters = text.chars();
-    let head: String = characters.by_ref().take(max).collect();
-    if characters.next().is_some() {
-        format!("{head}…")
-    } else {
-        head
     }
 }
 
@@ -295,7 +285,7 @@ fn render_notice(
             let args = [("count", count.as_str()), ("source", source.as_str())];
             Some(Shown {
                 message: latest,
-                summary: cut(&i18n::text(key, &args), SUMMARY_CHARS),
+                summary: crate::output::truncate(&i18n::text(key, &args), SUMMARY_CHARS),
                 body: i18n::text("notify.summary_body", &[]),
                 urgency: Urgency::Normal,
                 sound: None,

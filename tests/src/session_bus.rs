@@ -97,25 +97,10 @@ impl Desktop {
 
     fn wait_for_name(&self, name: &str) {
         let started = std::time::Instant::now();
-        loop {
-            let output = self
-                .command(Path::new("gdbus"))
-                .args([
-                    "call",
-                    "--session",
-                    "--dest",
-                    "org.freedesktop.DBus",
-                    "--object-path",
-                    "/org/freedesktop/DBus",
-                    "--method",
-                    "org.freedesktop.DBus.NameHasOwner",
-                    name,
-                ])
-                .output()
-                .expect("gdbus runs (apt-get install libglib2.0-bin)");
-            if String::from_utf8_lossy(&output.stdout).contains("true") {
-                return;
-            }
+        while !self
+            .bus_call("org.freedesktop.DBus.NameHasOwner", name)
+            .contains("true")
+        {
             assert!(
                 started.elapsed() < WAIT,
                 "nothing took the bus name {name} within {WAIT:?}"
@@ -124,13 +109,28 @@ impl Desktop {
         }
     }
 
+    /// Calls `method` of the bus daemon itself with one string argument.
+    fn bus_call(&self, method: &str, argument: &str) -> String {
+        self.gdbus(&[
+            "call",
+            "--session",
+            "--dest",
+            "org.freedesktop.DBus",
+            "--object-path",
+            "/org/freedesktop/DBus",
+            "--method",
+            method,
+            argument,
+        ])
+    }
+
     /// Runs `gdbus` with `args` on this desktop's bus; its stdout.
     pub fn gdbus(&self, args: &[&str]) -> String {
         let output = self
             .command(Path::new("gdbus"))
             .args(args)
             .output()
-            .expect("gdbus runs");
+            .expect("gdbus runs (apt-get install libglib2.0-bin)");
         assert!(
             output.status.success(),
             "gdbus {args:?} failed: {}",
@@ -166,17 +166,7 @@ impl Desktop {
         quoted(&items).into_iter().find_map(|item| {
             // Entries are a bus name, or a bus name followed by a path.
             let name = item.split('/').next()?.to_string();
-            let owner = self.gdbus(&[
-                "call",
-                "--session",
-                "--dest",
-                "org.freedesktop.DBus",
-                "--object-path",
-                "/org/freedesktop/DBus",
-                "--method",
-                "org.freedesktop.DBus.GetConnectionUnixProcessID",
-                &name,
-            ]);
+            let owner = self.bus_call("org.freedesktop.DBus.GetConnectionUnixProcessID", &name);
             owner.contains(&format!("uint32 {pid},")).then_some(name)
         })
     }

@@ -76,44 +76,9 @@ pub fn list_rules(connection: &Connection) -> Result<Vec<Rule>> {
     Ok(rules)
 }
 
-/// Adds a rule after the others and returns its id.
-pub fn insert_rule(transaction: &Transaction<'_>, rule: &NewRule, now: i64) -> Result<i64> {
-    let candidate = Rule {
-        id: 0,
-        name: rule.name.trim().to_string(),
-        enabled: rule.enabled,
-        matcher: rule.matcher.clone(),
-        actions: rule.actions.clone(),
-        stop: rule.stop,
-    };
-    check(&candidate)?;
-    let taken: Option<i64> = transaction
-        .query_row(
-            "SELECT id FROM rules WHERE name = ?1",
-            [&candidate.name],
-            |row| row.get(0),
-        )
-        .optional()?;
-    if taken.is_some() {
-        return Err(StoreError::Invalid(format!(
-            "a rule named {:?} already exists; pick another name",
-            candidate.name
-        )));
-    }
-    let position: i64 = transaction.query_row(
-        "SELECT coalesce(max(position), 0) + 1 FROM rules",
-        [],
-        |row| row.get(0),
-    )?;
-    transaction.execute(
-        "INSERT INTO rules (position, name, enabled, definition, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![position, candidate.name, candidate.enabled, definition(&candidate)?, now],
-    )?;
-    Ok(transaction.last_insert_rowid())
-}
-
-/// Replaces a rule's name, match, actions and flags; its place is kept.
-pub fn update_rule(transaction: &Transaction<'_>, id: i64, rule: &NewRule, now: i64) -> Result<()> {
+/// The rule `rule` would be stored as under `id` (0 for a new one): checked,
+/// and with a name no other rule has.
+fn candidate(transaction: &Transaction<'_>, id: i64, rule: &NewRule) -> Result<Rule> {
     let candidate = Rule {
         id,
         name: rule.name.trim().to_string(),
@@ -136,6 +101,27 @@ pub fn update_rule(transaction: &Transaction<'_>, id: i64, rule: &NewRule, now: 
             candidate.name
         )));
     }
+    Ok(candidate)
+}
+
+/// Adds a rule after the others and returns its id.
+pub fn insert_rule(transaction: &Transaction<'_>, rule: &NewRule, now: i64) -> Result<i64> {
+    let candidate = candidate(transaction, 0, rule)?;
+    let position: i64 = transaction.query_row(
+        "SELECT coalesce(max(position), 0) + 1 FROM rules",
+        [],
+        |row| row.get(0),
+    )?;
+    transaction.execute(
+        "INSERT INTO rules (position, name, enabled, definition, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![position, candidate.name, candidate.enabled, definition(&candidate)?, now],
+    )?;
+    Ok(transaction.last_insert_rowid())
+}
+
+/// Replaces a rule's name, match, actions and flags; its place is kept.
+pub fn update_rule(transaction: &Transaction<'_>, id: i64, rule: &NewRule, now: i64) -> Result<()> {
+    let candidate = candidate(transaction, id, rule)?;
     let changed = transaction.execute(
         "UPDATE rules SET name = ?2, enabled = ?3, definition = ?4, updated_at = ?5 WHERE id = ?1",
         params![

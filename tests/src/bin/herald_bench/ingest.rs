@@ -153,6 +153,15 @@ pub fn run_paced(
         let experiment = experiment.clone();
         store.write(move |transaction| Ok(experiment.apply(transaction)?))?;
     }
+    if experiment.routing_rules > 0 {
+        let count = experiment.routing_rules;
+        store.write(move |transaction| {
+            for rule in bench_rules(count) {
+                store::rules::insert_rule(transaction, &rule, 0)?;
+            }
+            Ok(())
+        })?;
+    }
     store.write(move |transaction| {
         store::insert_source(
             transaction,
@@ -340,4 +349,113 @@ fn check_path(request: &Request, response: Response) -> Result<Response, ErrorRe
 
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / 1_048_576.0
+}
+
+/// `count` routing rules of the kinds people write, cycling through ten
+/// (regexes, substrings in English and Chinese, tags, priorities, a time
+/// window); about a third of the corpus matches one of them.
+pub fn bench_rules(count: usize) -> Vec<store::rules::NewRule> {
+    use herald_core::rules::{Action, Match, TextMatch, TimeWindow};
+    let kinds: [(Match, Action); 10] = [
+        (
+            Match {
+                title: Some(TextMatch::Regex(
+                    r"^(deploy|build)\b.*\b(failed|passed)$".into(),
+                )),
+                ..Match::default()
+            },
+            Action::AddTag { tag: "ci".into() },
+        ),
+        (
+            Match {
+                tags_any: vec!["warning".into(), "urgent".into()],
+                min_priority: Some(4),
+                ..Match::default()
+            },
+            Action::Star,
+        ),
+        (
+            Match {
+                body: Some(TextMatch::Contains("refund".into())),
+                ..Match::default()
+            },
+            Action::SetGroup {
+                group: "refunds".into(),
+            },
+        ),
+        (
+            Match {
+                topics: vec!["alerts".into()],
+                max_priority: Some(2),
+                ..Match::default()
+            },
+            Action::StoreSilently,
+        ),
+        (
+            Match {
+                title: Some(TextMatch::Contains("库存".into())),
+                ..Match::default()
+            },
+            Action::AddTag {
+                tag: "inventory".into(),
+            },
+        ),
+        (
+            Match {
+                time: Some(TimeWindow {
+                    start_minute: 22 * 60,
+                    end_minute: 7 * 60,
+                    weekdays: TimeWindow::EVERY_DAY,
+                }),
+                ..Match::default()
+            },
+            Action::StoreSilently,
+        ),
+        (
+            Match {
+                body: Some(TextMatch::Regex(r"\b\d{3}-\d{4}\b".into())),
+                ..Match::default()
+            },
+            Action::MarkRead,
+        ),
+        (
+            Match {
+                tags_all: vec!["ci".into(), "rocket".into()],
+                ..Match::default()
+            },
+            Action::Notify {
+                urgency: Some(herald_core::rules::Urgency::Low),
+                sound: None,
+            },
+        ),
+        (
+            Match {
+                title: Some(TextMatch::Contains("payment".into())),
+                min_priority: Some(3),
+                ..Match::default()
+            },
+            Action::AddTag {
+                tag: "finance".into(),
+            },
+        ),
+        (
+            Match {
+                body: Some(TextMatch::Contains("告警".into())),
+                ..Match::default()
+            },
+            Action::Star,
+        ),
+    ];
+    (0..count)
+        .map(|index| {
+            let (matcher, action) = kinds[index % kinds.len()].clone();
+            store::rules::NewRule {
+                name: format!("bench rule {index}"),
+                enabled: true,
+                matcher,
+                actions: vec![action],
+                stop: false,
+            }
+        })
+        .collect()
 }

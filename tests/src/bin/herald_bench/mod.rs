@@ -82,6 +82,7 @@ options:
                          what-if: PRAGMA cache_size of the writing connection, in MiB (default 2)
   --experiment-wal-autocheckpoint PAGES
                          what-if: PRAGMA wal_autocheckpoint of the writing connection (default 1000)
+  --experiment-rules N   what-if: N routing rules (ten kinds, cycled) evaluated by the engine
 
 Build and run with: cargo run --release -p herald-tests --bin herald-bench -- all";
 
@@ -261,6 +262,9 @@ fn parse_options() -> Result<Options> {
             }
             "--experiment-wal-autocheckpoint" => {
                 options.experiment.wal_autocheckpoint = Some(parse_number(&value(&arg)?)?);
+            }
+            "--experiment-rules" => {
+                options.experiment.routing_rules = parse_number(&value(&arg)?)? as usize;
             }
             "--experiment-cache-mib" => {
                 options.experiment.cache_mib = Some(parse_number(&value(&arg)?)?);

@@ -30,6 +30,9 @@ pub struct Experiment {
     /// `PRAGMA wal_autocheckpoint` of the writing connection, in pages
     /// (SQLite's default is 1000, about 4 MiB).
     pub wal_autocheckpoint: Option<u64>,
+    /// Routing rules the engine evaluates for every message (the raw path
+    /// has none; rules cost the engine, not SQLite).
+    pub routing_rules: usize,
 }
 
 impl Experiment {
@@ -38,6 +41,7 @@ impl Experiment {
             && self.fts_hashsize.is_none()
             && self.cache_mib.is_none()
             && self.wal_autocheckpoint.is_none()
+            && self.routing_rules == 0
     }
 
     /// What it changes, for the report.
@@ -54,6 +58,12 @@ impl Experiment {
         }
         if let Some(pages) = self.wal_autocheckpoint {
             parts.push(format!("writer's wal_autocheckpoint set to {pages} pages"));
+        }
+        if self.routing_rules > 0 {
+            parts.push(format!(
+                "{} routing rules evaluated by the engine for every message",
+                self.routing_rules
+            ));
         }
         (!parts.is_empty()).then(|| parts.join(", "))
     }
