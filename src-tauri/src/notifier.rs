@@ -111,10 +111,14 @@ pub struct Shown {
     pub sound: Option<String>,
     /// When the frame was read off the socket, for the latency log.
     pub received: Option<std::time::Instant>,
+    /// The message's place in its sender's thread of updates: a later
+    /// notification with the same key replaces this one.
+    pub thread: Option<(SourceId, String)>,
 }
 
 /// What the rules chose for a message the gate let through.
 struct Pending {
+    thread: (SourceId, String),
     urgency: Option<Urgency>,
     sound: Option<String>,
     received: std::time::Instant,
@@ -222,6 +226,7 @@ fn candidate(message: &StoredMessage) -> Candidate {
         source: message.source_id,
         priority: message.message.priority,
         catch_up: message.received_at - message.message.sent_at > CATCH_UP_AGE_MS,
+        update: message.message.updates.is_some(),
     }
 }
 
@@ -235,7 +240,13 @@ fn pending_text(message: &StoredMessage, source: &str) -> Pending {
     } else {
         format!("{source}: {title}")
     };
+    let thread = message
+        .message
+        .updates
+        .clone()
+        .unwrap_or_else(|| message.message.remote_id.clone());
     Pending {
+        thread: (message.source_id, thread),
         urgency: message.decision.urgency,
         sound: message.decision.sound.clone(),
         received: message.received,
@@ -261,6 +272,7 @@ fn render_notice(
                     .unwrap_or_else(|| policy::urgency_for(candidate.priority)),
                 sound: text.sound,
                 received: Some(text.received),
+                thread: Some(text.thread),
             })
         }
         Notice::Summary {
@@ -290,6 +302,7 @@ fn render_notice(
                 urgency: Urgency::Normal,
                 sound: None,
                 received: None,
+                thread: None,
             })
         }
     }
@@ -335,6 +348,7 @@ async fn shower(
     // Set by a failed show: ask the (perhaps new) server again.
     let stale = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sending = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    let threads = Arc::new(Mutex::new(Threads::default()));
     let mut listening: VecDeque<tokio::task::JoinHandle<()>> = VecDeque::new();
     while let Some(shown) = shows.recv().await {
         if capabilities.is_none() || stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
@@ -345,7 +359,14 @@ async fn shower(
         let markup = capabilities
             .as_ref()
             .is_some_and(|all| all.iter().any(|c| c == "body-markup"));
-        let notification = build(&shown, markup, icon.as_deref());
+        let mut notification = build(&shown, markup, icon.as_deref());
+        if let Some(previous) = shown
+            .thread
+            .as_ref()
+            .and_then(|key| threads.lock().ok()?.get(key))
+        {
+            notification.id(previous);
+        }
         let Ok(permit) = sending.clone().acquire_owned().await else {
             return;
         };
@@ -354,6 +375,7 @@ async fn shower(
             status: status.clone(),
             status_changed: status_changed.clone(),
             stale: stale.clone(),
+            threads: threads.clone(),
         };
         listening.push_back(tokio::spawn(task.show(notification, shown, permit)));
         listening.retain(|task| !task.is_finished());
@@ -399,6 +421,34 @@ struct Shower {
     status: Arc<Mutex<NotifierStatus>>,
     status_changed: Arc<dyn Fn() + Send + Sync>,
     stale: Arc<std::sync::atomic::AtomicBool>,
+    threads: Arc<Mutex<Threads>>,
+}
+
+/// The notification shown last for each thread of updates (bounded).
+#[derive(Default)]
+struct Threads {
+    ids: HashMap<(SourceId, String), u32>,
+    order: VecDeque<(SourceId, String)>,
+}
+
+/// How many threads are remembered for replacing their notification.
+const THREADS: usize = 1024;
+
+impl Threads {
+    fn get(&self, key: &(SourceId, String)) -> Option<u32> {
+        self.ids.get(key).copied()
+    }
+
+    fn remember(&mut self, key: (SourceId, String), id: u32) {
+        if self.ids.insert(key.clone(), id).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > THREADS {
+            if let Some(oldest) = self.order.pop_front() {
+                self.ids.remove(&oldest);
+            }
+        }
+    }
 }
 
 impl Shower {
@@ -447,6 +497,9 @@ impl Shower {
         if recovered {
             tracing::info!("desktop notifications work again");
             (self.status_changed)();
+        }
+        if let (Some(key), Ok(mut threads)) = (shown.thread, self.threads.lock()) {
+            threads.remember(key, handle.id());
         }
         let message = shown.message;
         let reactions = self.reactions;

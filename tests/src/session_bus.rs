@@ -22,6 +22,8 @@ pub struct NotifyCall {
     pub actions: Vec<String>,
     /// The `urgency` hint: 0 low, 1 normal, 2 critical.
     pub urgency: Option<u8>,
+    /// The notification this one replaces (0 for none).
+    pub replaces: u32,
     /// The id the server answered with.
     pub id: Option<u32>,
     /// When dbus-monitor saw the call (Unix seconds, microsecond precision).
@@ -309,6 +311,11 @@ fn parse_monitor(log: &str) -> Vec<NotifyCall> {
                     body: strings.get(3).cloned().unwrap_or_default(),
                     actions: strings.iter().skip(4).take(action_count).cloned().collect(),
                     urgency,
+                    replaces: body
+                        .iter()
+                        .find_map(|line| line.trim().strip_prefix("uint32 "))
+                        .and_then(|value| value.trim().parse().ok())
+                        .unwrap_or(0),
                     id: None,
                     at,
                 },

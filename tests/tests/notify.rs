@@ -155,11 +155,39 @@ async fn notifications_and_tray_follow_messages_and_policy() {
     })
     .await;
 
+    // 3b. An update (ntfy's sequence_id) replaces its message's notification.
+    let progress = server.publish(json!({"title": "Backup 50 %", "message": "copying"}));
+    let calls = wait_calls(&desktop, "the first progress notification", |calls| {
+        calls
+            .iter()
+            .any(|call| call.summary == "Ops: Backup 50 %" && call.id.is_some())
+    })
+    .await;
+    let first = calls
+        .iter()
+        .find(|call| call.summary == "Ops: Backup 50 %")
+        .and_then(|call| call.id)
+        .expect("an id");
+    server.publish(json!({"title": "Backup 100 %", "message": "done", "sequence_id": progress.id}));
+    let calls = wait_calls(&desktop, "the updated progress notification", |calls| {
+        calls.iter().any(|call| call.summary == "Ops: Backup 100 %")
+    })
+    .await;
+    let update = calls
+        .iter()
+        .find(|call| call.summary == "Ops: Backup 100 %")
+        .expect("call");
+    assert_eq!(
+        update.replaces, first,
+        "the update replaces the notification it updates"
+    );
+    assert_eq!(update.id, Some(first));
+
     // 4. A burst of 500: a few notifications and one summary, not 500.
     let before = desktop.notify_calls().len();
     server
         .publish_many((0..500).map(|n| json!({"title": format!("Order {n}"), "message": "paid"})));
-    herald.wait_stored(source, 502, WAIT).await;
+    herald.wait_stored(source, 504, WAIT).await;
     let calls = wait_calls(&desktop, "the burst summary", |calls| {
         calls[before..]
             .iter()
@@ -240,7 +268,7 @@ async fn notifications_and_tray_follow_messages_and_policy() {
         json!({"title": "Held one", "message": "x", "priority": 4}),
         json!({"title": "Held two", "message": "y", "priority": 3}),
     ]);
-    herald.wait_stored(source, 504, WAIT).await;
+    herald.wait_stored(source, 506, WAIT).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
         desktop.notify_calls().len(),

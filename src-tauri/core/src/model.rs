@@ -166,6 +166,11 @@ pub struct NewMessage {
     pub attachment: Option<serde_json::Value>,
     pub group_key: Option<String>,
     pub extras: Option<serde_json::Value>,
+    /// The sender's id for a message this one updates (ntfy's
+    /// `sequence_id`): its notification is replaced rather than added to.
+    /// Not stored; the update is stored as a message of its own.
+    #[serde(skip)]
+    pub updates: Option<String>,
 }
 
 /// Where a source has got to, so a reconnect (or a restart) resumes exactly

@@ -137,6 +137,9 @@ pub struct Candidate {
     pub priority: Priority,
     /// Fetched on reconnecting rather than pushed live.
     pub catch_up: bool,
+    /// Updates an earlier message, so its notification replaces that one's
+    /// instead of adding to the screen: never part of a burst.
+    pub update: bool,
 }
 
 /// Why a summary was made.
@@ -281,6 +284,10 @@ impl Gate {
             self.held_latest = Some(candidate.id);
             return Verdict::Held;
         }
+        if candidate.update {
+            out.push(Notice::Message(candidate));
+            return Verdict::Shown;
+        }
         if candidate.catch_up && policy.summarize_catch_up {
             let id = candidate.id;
             self.catch_ups
@@ -410,6 +417,7 @@ mod tests {
             source: SourceId(source),
             priority: Priority::clamped(i64::from(priority)),
             catch_up: false,
+            update: false,
         }
     }
 
@@ -649,6 +657,54 @@ mod tests {
             &mut out,
         );
         assert_eq!(verdict, Verdict::Shown);
+    }
+
+    #[test]
+    fn updates_replace_a_notification_and_are_never_coalesced() {
+        let policy = Policy::default();
+        let quiet = Quiet::default();
+        let mut gate = Gate::new();
+        let mut out = Vec::new();
+        for id in 1..=3 {
+            gate.admit(
+                candidate(id, 1, 3),
+                &policy,
+                &quiet,
+                id,
+                MONDAY_NOON,
+                &mut out,
+            );
+        }
+        let mut update = candidate(4, 1, 3);
+        update.update = true;
+        let verdict = gate.admit(update, &policy, &quiet, 5, MONDAY_NOON, &mut out);
+        assert_eq!(
+            verdict,
+            Verdict::Shown,
+            "the burst's limit is reached, but an update adds nothing"
+        );
+        assert_eq!(
+            gate.admit(
+                candidate(5, 1, 3),
+                &policy,
+                &quiet,
+                6,
+                MONDAY_NOON,
+                &mut out
+            ),
+            Verdict::Coalesced
+        );
+        let held = Quiet {
+            dnd_until: Some(100),
+            ..Quiet::default()
+        };
+        let mut late = candidate(6, 1, 3);
+        late.update = true;
+        assert_eq!(
+            gate.admit(late, &policy, &held, 50, MONDAY_NOON, &mut out),
+            Verdict::Held,
+            "do not disturb holds updates too"
+        );
     }
 
     #[test]

@@ -104,6 +104,7 @@ pub(super) fn convert(message: Message) -> Result<NewMessage, ParseError> {
         attachment,
         group_key: None,
         extras,
+        updates: None,
     })
 }
 

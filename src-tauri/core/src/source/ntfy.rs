@@ -45,6 +45,9 @@ struct Event {
     content_type: Option<String>,
     #[serde(default)]
     poll_id: Option<String>,
+    /// Present when this message updates an earlier one (ntfy 2.16+).
+    #[serde(default)]
+    sequence_id: Option<String>,
 }
 
 /// Parses one frame (or one line of ntfy's JSON stream).
@@ -77,7 +80,6 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
                 BodyFormat::Text
             };
             Ok(Parsed::Messages(vec![NewMessage {
-                remote_id: id,
                 sent_at: time.saturating_mul(1000),
                 expires_at: event.expires.map(|expires| expires.saturating_mul(1000)),
                 topic: event.topic,
@@ -93,6 +95,10 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
                 attachment: event.attachment.filter(|attachment| !attachment.is_null()),
                 group_key: None,
                 extras: None,
+                updates: event
+                    .sequence_id
+                    .filter(|sequence| !sequence.is_empty() && *sequence != id),
+                remote_id: id,
             }]))
         }
         // message_delete, message_clear and events added later: liveness only.
@@ -175,6 +181,25 @@ pub fn poll_url(base: &Url, topic: &str, poll_id: &str) -> Url {
 mod tests {
     use super::*;
     use crate::config::Secret;
+
+    #[test]
+    fn an_update_names_the_message_it_updates() {
+        let update = r#"{"id":"b2","sequence_id":"a1","time":1700000000,"event":"message","topic":"t","message":"75 %"}"#;
+        let first =
+            r#"{"id":"a1","time":1700000000,"event":"message","topic":"t","message":"50 %"}"#;
+        let same = r#"{"id":"a1","sequence_id":"a1","time":1700000000,"event":"message","topic":"t","message":"x"}"#;
+        let updates = |text: &str| match parse(text) {
+            Ok(Parsed::Messages(messages)) => messages[0].updates.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(updates(update).as_deref(), Some("a1"));
+        assert_eq!(updates(first), None);
+        assert_eq!(
+            updates(same),
+            None,
+            "a sequence id equal to the id is the message itself"
+        );
+    }
 
     #[test]
     fn parses_a_full_message_event() {

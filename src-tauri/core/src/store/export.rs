@@ -92,6 +92,7 @@ fn to_line(message: Message, protocol: &str, source_url: String) -> Line {
             attachment: message.attachment,
             group_key: message.group_key,
             extras: message.extras,
+            updates: None,
         },
     }
 }

@@ -1812,6 +1812,7 @@ fn rich_inbox(fixture: &Fixture) -> Vec<MessageId> {
             "client::display": {"contentType": "text/markdown"},
             "ratio": 0.97, "nested": [1, null, "二"], "big": 9_007_199_254_740_993_u64
         })),
+        updates: None,
     };
     let chinese = NewMessage {
         remote_id: "zh-1".into(),
