@@ -211,6 +211,48 @@ impl Desktop {
         ]);
     }
 
+    /// Asks the top-level windows of process `pid` to close the way a window
+    /// manager's close button does (a `WM_DELETE_WINDOW` message), which
+    /// needs no window manager. Returns how many windows were asked.
+    pub fn close_windows_of(&self, pid: i32) -> usize {
+        const SCRIPT: &str = r#"
+import sys
+from Xlib import X, display, protocol
+d = display.Display()
+root = d.screen().root
+pid_atom = d.intern_atom("_NET_WM_PID")
+protocols = d.intern_atom("WM_PROTOCOLS")
+delete = d.intern_atom("WM_DELETE_WINDOW")
+asked = 0
+for window in root.query_tree().children:
+    prop = window.get_full_property(pid_atom, X.AnyPropertyType)
+    if prop is None or int(prop.value[0]) != int(sys.argv[1]):
+        continue
+    if window.get_attributes().map_state != X.IsViewable:
+        continue
+    event = protocol.event.ClientMessage(window=window, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0]))
+    window.send_event(event)
+    asked += 1
+d.flush()
+print(asked)
+"#;
+        let output = self
+            // Debian's python3, which python3-xlib installs into.
+            .command(Path::new("/usr/bin/python3"))
+            .args(["-c", SCRIPT, &pid.to_string()])
+            .output()
+            .expect("python3 runs (apt-get install python3-xlib)");
+        assert!(
+            output.status.success(),
+            "asking the window to close failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    }
+
     /// Opens dunst's context menu, whose "menu" (dunst's `dmenu` setting,
     /// here a grep) picks the "Mark read" action: the server then invokes it
     /// as a person's click would.

@@ -304,7 +304,38 @@ async fn notifications_and_tray_follow_messages_and_policy() {
     })
     .await;
 
-    // 8. Quit from the tray: the app exits and its database is whole.
+    // 8. Closing the window hides it to the tray; "Open Herald" brings it back.
+    assert_eq!(
+        desktop.close_windows_of(pid),
+        1,
+        "one window was asked to close"
+    );
+    let hidden = wait_for("the window to hide", WAIT, || async {
+        let menu = desktop.tray_menu(&item, TRAY_PATH);
+        if labels(&menu).contains(&"Open Herald") {
+            Ok(menu)
+        } else {
+            Err(format!("{:?}", labels(&menu)))
+        }
+    })
+    .await;
+    assert_eq!(
+        desktop.app_pids(),
+        [pid],
+        "closing the window leaves Herald running"
+    );
+    desktop.click_tray_entry(&item, TRAY_PATH, entry(&hidden, "Open Herald"));
+    wait_for("the window to show again", WAIT, || async {
+        let menu = desktop.tray_menu(&item, TRAY_PATH);
+        if labels(&menu).contains(&"Hide Herald") {
+            Ok(())
+        } else {
+            Err(format!("{:?}", labels(&menu)))
+        }
+    })
+    .await;
+
+    // 9. Quit from the tray: the app exits and its database is whole.
     desktop.click_tray_entry(&item, TRAY_PATH, entry(&menu, "Quit Herald"));
     wait_for("herald to exit", WAIT, || async {
         let running = desktop.app_pids();

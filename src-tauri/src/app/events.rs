@@ -38,6 +38,7 @@ pub fn forward(app: AppHandle, mut engine_events: broadcast::Receiver<EngineEven
                 _ = tick.tick() => {
                     if added > 0 {
                         let event = UiEvent::MessagesAdded { count: added, sources: std::mem::take(&mut sources).into_iter().collect() };
+                        tracing::debug!(target: "herald::events", count = added, "messages_added");
                         let _ = app.emit(EVENT, event);
                         added = 0;
                         super::tray::refresh(&app);

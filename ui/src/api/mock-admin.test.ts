@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { SourceInput } from "../bindings/SourceInput";
 import { newSourceInput } from "../lib/source-rules";
-import { BackendError } from "./backend";
 import { MockBackend } from "./mock";
+import { rejection } from "./testing";
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0);
 
@@ -12,16 +12,6 @@ function mock(options: ConstructorParameters<typeof MockBackend>[0] = {}) {
 
 function ntfy(changes: Partial<SourceInput> = {}): SourceInput {
   return { ...newSourceInput("ntfy"), name: "Alerts", url: "https://ntfy.example.com/alerts", ...changes };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<BackendError> {
-  try {
-    await promise;
-  } catch (reason) {
-    if (reason instanceof BackendError) return reason;
-    throw reason;
-  }
-  throw new Error("expected the call to be refused");
 }
 
 describe("MockBackend sources", () => {

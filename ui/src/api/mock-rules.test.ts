@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { RuleInput } from "../bindings/RuleInput";
 import { DEFAULT_POLICY, emptyMatch, newRuleInput } from "../lib/routing-rules";
-import { BackendError } from "./backend";
 import { MockBackend } from "./mock";
+import { rejection } from "./testing";
 import { nextMidnight } from "./mock-rules";
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0);
@@ -22,16 +22,6 @@ function rule(changes: Partial<RuleInput> = {}, match: Partial<RuleInput["match"
     ...changes,
     match: { ...emptyMatch(), ...match },
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<BackendError> {
-  try {
-    await promise;
-  } catch (reason) {
-    if (reason instanceof BackendError) return reason;
-    throw reason;
-  }
-  throw new Error("expected the call to be refused");
 }
 
 const names = async (backend: MockBackend) => (await backend.listRules()).map((candidate) => candidate.name);

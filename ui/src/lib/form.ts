@@ -21,3 +21,11 @@ export function parseLimit(text: string): number | null | undefined {
   const value = Number(trimmed);
   return value >= 1 && value <= 4_294_967_295 ? value : undefined;
 }
+
+/**
+ * A form's keydown handler: Enter that picks an input method's candidate
+ * (pinyin…) must not submit the form.
+ */
+export function keepImeEnter(event: KeyboardEvent): void {
+  if (event.key === "Enter" && (event.isComposing || event.keyCode === 229)) event.preventDefault();
+}

@@ -9,6 +9,7 @@ import type { SourceView } from "../bindings/SourceView";
 import { BackendError, type Backend } from "../api/backend";
 import { checkPolicy, COALESCE_SECONDS_RANGE, type PolicyField, type PolicyProblem } from "../lib/routing-rules";
 import { draftFromWindow, newWindowDraft, windowFromDraft, type WindowDraft } from "../lib/time-window";
+import { withoutKey } from "./field-form.svelte";
 import { t } from "./i18n.svelte";
 
 /** A quiet-hours row; `key` keeps its inputs when another row is removed. */
@@ -122,18 +123,12 @@ export class PolicyStore {
 
   clearError(field: Exclude<PolicyField, "quiet_hours">): void {
     this.edited();
-    if (this.errors[field] === undefined) return;
-    const rest = { ...this.errors };
-    delete rest[field];
-    this.errors = rest;
+    this.errors = withoutKey(this.errors, field);
   }
 
   clearQuietError(key: number): void {
     this.edited();
-    if (this.quietErrors[key] === undefined) return;
-    const rest = { ...this.quietErrors };
-    delete rest[key];
-    this.quietErrors = rest;
+    this.quietErrors = withoutKey(this.quietErrors, key);
   }
 
   validate(): boolean {

@@ -26,6 +26,7 @@ import {
   type TextKind,
 } from "../lib/routing-rules";
 import { draftFromWindow, EVERY_DAY, windowFromDraft, type WindowDraft } from "../lib/time-window";
+import { FieldForm, withoutKey } from "./field-form.svelte";
 import { t } from "./i18n.svelte";
 
 /** How many of the newest messages the preview tries. */
@@ -83,7 +84,7 @@ function priority(text: string): number | null {
   return text === "" ? null : Number(text);
 }
 
-export class RuleFormStore {
+export class RuleFormStore extends FieldForm<RuleField> {
   id: number | null;
   name = $state("");
   enabled = $state(true);
@@ -107,13 +108,8 @@ export class RuleFormStore {
 
   actions = $state<ActionRow[]>([]);
 
-  /** One message per field, from the rules or from the backend. */
-  errors = $state.raw<Partial<Record<RuleField, string>>>({});
   /** One message per action row, by the row's key. */
   actionErrors = $state.raw<Record<number, string>>({});
-  /** A problem that belongs to no field. */
-  formError = $state<string | null>(null);
-  saving = $state(false);
 
   preview = $state.raw<RulePreview | null>(null);
   previewStatus = $state<"idle" | "loading" | "ready" | "error">("idle");
@@ -125,6 +121,7 @@ export class RuleFormStore {
 
   /** `rule`: the stored rule to edit; null to add one. */
   constructor(backend: Backend, rule: RuleView | null = null) {
+    super(RULE_FIELDS, "ruleForm.fixErrors");
     this.backend = backend;
     this.id = rule?.id ?? null;
     if (rule) this.fill(rule);
@@ -320,18 +317,8 @@ export class RuleFormStore {
     this.clearActionError(key);
   }
 
-  clearError(field: RuleField): void {
-    if (this.errors[field] === undefined) return;
-    const rest = { ...this.errors };
-    delete rest[field];
-    this.errors = rest;
-  }
-
   clearActionError(key: number): void {
-    if (this.actionErrors[key] === undefined) return;
-    const rest = { ...this.actionErrors };
-    delete rest[key];
-    this.actionErrors = rest;
+    this.actionErrors = withoutKey(this.actionErrors, key);
   }
 
   /** Checks the rules and shows the first problem of each field and action; true when there is none. */
@@ -353,29 +340,9 @@ export class RuleFormStore {
     return problems.length === 0;
   }
 
-  /** A rejection goes next to its field when it names one, else above the buttons. */
-  private showError(error: BackendError): void {
-    const field = error.field as RuleField | null;
-    if (error.code === "invalid" && field !== null && RULE_FIELDS.includes(field)) {
-      this.errors = { ...this.errors, [field]: error.message || t("error.generic") };
-      this.formError = t("ruleForm.fixErrors");
-    } else {
-      this.formError = error.message || t("error.generic");
-    }
-  }
-
   /** Saves; resolves to the rule's id, or null when something needs fixing. */
-  async save(): Promise<number | null> {
-    if (this.saving || !this.validate()) return null;
-    this.saving = true;
-    try {
-      return await this.backend.saveRule(this.toInput());
-    } catch (reason) {
-      this.showError(BackendError.from(reason));
-      return null;
-    } finally {
-      this.saving = false;
-    }
+  save(): Promise<number | null> {
+    return this.saveWith(() => this.backend.saveRule(this.toInput()));
   }
 
   /** Asks which recent messages `input` matches; an answer to an older draft is dropped. */

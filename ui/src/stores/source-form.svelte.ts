@@ -26,6 +26,7 @@ import {
   type SourceField,
   type SourceProblem,
 } from "../lib/source-rules";
+import { FieldForm } from "./field-form.svelte";
 import { t } from "./i18n.svelte";
 
 export type AuthKind = "none" | "token" | "basic";
@@ -67,7 +68,7 @@ function problemText(problem: SourceProblem): string {
   }
 }
 
-export class SourceFormStore {
+export class SourceFormStore extends FieldForm<SourceField> {
   /** Loading an existing source for editing. */
   status = $state<"ready" | "loading" | "error">("ready");
   loadError = $state.raw<BackendError | null>(null);
@@ -99,11 +100,6 @@ export class SourceFormStore {
   readTimeout = $state(String(DEFAULT_READ_TIMEOUT_SECS));
   maxFrameKib = $state(String(DEFAULT_MAX_FRAME_BYTES / KIB));
 
-  /** One message per field, from the rules or from the backend. */
-  errors = $state.raw<Partial<Record<SourceField, string>>>({});
-  /** A problem that belongs to no field. */
-  formError = $state<string | null>(null);
-  saving = $state(false);
   testing = $state(false);
   probe = $state.raw<ProbeView | null>(null);
   probeError = $state.raw<BackendError | null>(null);
@@ -122,6 +118,7 @@ export class SourceFormStore {
 
   /** `otherNames`: the names of the other sources, for the unique-name rule. */
   constructor(backend: Backend, otherNames: () => readonly string[] = () => []) {
+    super(SOURCE_FIELDS, "sourceForm.fixErrors");
     this.backend = backend;
     this.otherNames = otherNames;
   }
@@ -208,13 +205,6 @@ export class SourceFormStore {
     this.clearError("map");
   }
 
-  clearError(field: SourceField): void {
-    if (this.errors[field] === undefined) return;
-    const rest = { ...this.errors };
-    delete rest[field];
-    this.errors = rest;
-  }
-
   /**
    * What the credential inputs mean. While editing, untouched inputs keep
    * what is stored; a kind with nothing typed and nothing stored sends empty
@@ -290,29 +280,9 @@ export class SourceFormStore {
     return problems.length === 0;
   }
 
-  /** A rejection goes next to its field when it names one, else above the buttons. */
-  private showError(error: BackendError): void {
-    const field = error.field as SourceField | null;
-    if (error.code === "invalid" && field !== null && SOURCE_FIELDS.includes(field)) {
-      this.errors = { ...this.errors, [field]: error.message || t("error.generic") };
-      this.formError = t("sourceForm.fixErrors");
-    } else {
-      this.formError = error.message || t("error.generic");
-    }
-  }
-
   /** Saves; resolves to the source's id, or null when something needs fixing. */
-  async save(): Promise<number | null> {
-    if (this.saving || !this.validate()) return null;
-    this.saving = true;
-    try {
-      return await this.backend.saveSource(this.toInput());
-    } catch (reason) {
-      this.showError(BackendError.from(reason));
-      return null;
-    } finally {
-      this.saving = false;
-    }
+  save(): Promise<number | null> {
+    return this.saveWith(() => this.backend.saveSource(this.toInput()));
   }
 
   /** "Test connection": connects once with what is in the form; stores nothing. */

@@ -84,5 +84,7 @@ export class SourcesStore {
 
   dispose(): void {
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
+    // A cleared timer left in place would turn every later refresh away.
+    this.refreshTimer = null;
   }
 }

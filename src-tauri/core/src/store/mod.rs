@@ -161,6 +161,12 @@ impl Store {
             None => open_connection(&self.inner.path)?,
         };
         let outcome = read(&connection);
+        // A statement left stepping would pin this connection to an old
+        // snapshot of the database for whoever reads with it next.
+        if connection.is_busy() {
+            tracing::error!("a read left a statement running; its connection is closed");
+            return outcome;
+        }
         if let Ok(mut pool) = self.inner.readers.lock() {
             if pool.len() < 4 {
                 pool.push(connection);
