@@ -171,9 +171,12 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
     tauri::async_runtime::spawn(async move {
         loop {
             update(&handle).await;
+            // At most one update a second, the first at once: counting the
+            // unread messages reads an index as large as the inbox (issue 7
+            // keeps counts up to date instead). A change during the pause
+            // leaves a permit, so it is shown right after.
+            tokio::time::sleep(Duration::from_secs(1)).await;
             dirty.notified().await;
-            // Let a burst of changes settle into one update.
-            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     });
     Ok(())
