@@ -183,7 +183,7 @@ async fn route(
                 pending.remove(&old);
             }
         }
-        while pending_order.len() > pending.len() * 2 + 64 {
+        if pending_order.len() > pending.len() * 2 + 64 {
             pending_order.retain(|id| pending.contains_key(id));
         }
         let held = gate.held();

@@ -253,13 +253,20 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
             if let Err(error) = tray::install(app.handle()) {
                 tracing::warn!(%error, "no tray icon");
             }
-            let hides_to_tray = tauri::async_runtime::block_on(tray::host_present());
-            tracing::info!(hides_to_tray, "tray host");
+            // Asked off the start-up path: a session bus that is slow to
+            // answer must not delay the window.
+            let hides_to_tray = std::sync::Arc::new(AtomicBool::new(false));
+            let answer = hides_to_tray.clone();
+            tauri::async_runtime::spawn(async move {
+                let present = tray::host_present().await;
+                tracing::info!(hides_to_tray = present, "tray host");
+                answer.store(present, Ordering::SeqCst);
+            });
             if let Some(window) = app.get_webview_window("main") {
                 let handle = app.handle().clone();
                 window.on_window_event(move |event| {
                     if let tauri::WindowEvent::CloseRequested { api, .. } = event {
-                        if hides_to_tray {
+                        if hides_to_tray.load(Ordering::SeqCst) {
                             api.prevent_close();
                             if let Some(window) = handle.get_webview_window("main") {
                                 let _ = window.hide();
