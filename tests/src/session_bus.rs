@@ -259,21 +259,6 @@ print(asked)
     pub fn dunst_choose_mark_read(&self) {
         let _ = self.dunstctl(&["context"]);
     }
-
-    /// Emits a notification server's `ActionInvoked(id, action)` signal, as
-    /// a server does when a person presses an action's button.
-    pub fn invoke_notification_action(&self, id: u32, action: &str) {
-        self.gdbus(&[
-            "emit",
-            "--session",
-            "--object-path",
-            "/org/freedesktop/Notifications",
-            "--signal",
-            "org.freedesktop.Notifications.ActionInvoked",
-            &id.to_string(),
-            action,
-        ]);
-    }
 }
 
 /// Every single-quoted string in gdbus output.
