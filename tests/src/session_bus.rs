@@ -175,40 +175,37 @@ impl Desktop {
 
     /// The tray menu of `item` (at `path`): every entry's numeric id and label.
     pub fn tray_menu(&self, item: &str, path: &str) -> Vec<(i32, String)> {
-        let layout = self.gdbus(&[
-            "call",
-            "--session",
-            "--dest",
-            item,
-            "--object-path",
-            &format!("{path}/Menu"),
-            "--method",
-            "com.canonical.dbusmenu.GetLayout",
-            "--",
-            "0",
-            "-1",
-            "[]",
-        ]);
-        menu_entries(&layout)
+        menu_entries(&self.dbusmenu(item, path, "GetLayout", &["0", "-1", "[]"]))
     }
 
     /// Clicks the tray menu entry with `id`.
     pub fn click_tray_entry(&self, item: &str, path: &str, id: i32) {
-        self.gdbus(&[
+        self.dbusmenu(
+            item,
+            path,
+            "Event",
+            &[&id.to_string(), "clicked", "<int32 0>", "0"],
+        );
+    }
+
+    /// Calls `com.canonical.dbusmenu.<method>` on the menu of a tray item
+    /// (`--` first, so negative numbers are not read as options).
+    fn dbusmenu(&self, item: &str, path: &str, method: &str, args: &[&str]) -> String {
+        let object = format!("{path}/Menu");
+        let method = format!("com.canonical.dbusmenu.{method}");
+        let mut call = vec![
             "call",
             "--session",
             "--dest",
             item,
             "--object-path",
-            &format!("{path}/Menu"),
+            &object,
             "--method",
-            "com.canonical.dbusmenu.Event",
+            &method,
             "--",
-            &id.to_string(),
-            "clicked",
-            "<int32 0>",
-            "0",
-        ]);
+        ];
+        call.extend_from_slice(args);
+        self.gdbus(&call)
     }
 
     /// Asks the top-level windows of process `pid` to close the way a window
