@@ -173,6 +173,24 @@ impl Desktop {
         })
     }
 
+    /// A string property of the tray item `item` at `path` (`XAyatanaLabel`,
+    /// the title shown next to the icon; `IconName`, the icon's file).
+    pub fn tray_property(&self, item: &str, path: &str, name: &str) -> String {
+        let answer = self.gdbus(&[
+            "call",
+            "--session",
+            "--dest",
+            item,
+            "--object-path",
+            path,
+            "--method",
+            "org.freedesktop.DBus.Properties.Get",
+            "org.kde.StatusNotifierItem",
+            name,
+        ]);
+        quoted(&answer).into_iter().next().unwrap_or_default()
+    }
+
     /// The tray menu of `item` (at `path`): every entry's numeric id and label.
     pub fn tray_menu(&self, item: &str, path: &str) -> Vec<(i32, String)> {
         menu_entries(&self.dbusmenu(item, path, "GetLayout", &["0", "-1", "[]"]))

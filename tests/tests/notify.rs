@@ -221,6 +221,18 @@ async fn notifications_and_tray_follow_messages_and_policy() {
     })
     .await;
     let menu = desktop.tray_menu(&item, TRAY_PATH);
+    // The unread count is the item's label; the icon carries a dot.
+    let unread_label = wait_for("the tray label to show the unread count", WAIT, || async {
+        let label = desktop.tray_property(&item, TRAY_PATH, "XAyatanaLabel");
+        if label == unread(&database).to_string() {
+            Ok(label)
+        } else {
+            Err(label)
+        }
+    })
+    .await;
+    assert_ne!(unread_label, "0");
+    let dotted_icon = desktop.tray_property(&item, TRAY_PATH, "IconName");
     for wanted in [
         "Mark all read",
         "Pause notifications",
@@ -300,6 +312,16 @@ async fn notifications_and_tray_follow_messages_and_policy() {
         match unread(&database) {
             0 => Ok(()),
             n => Err(format!("{n} unread")),
+        }
+    })
+    .await;
+    wait_for("the tray to show nothing unread", WAIT, || async {
+        let label = desktop.tray_property(&item, TRAY_PATH, "XAyatanaLabel");
+        let icon = desktop.tray_property(&item, TRAY_PATH, "IconName");
+        if label.is_empty() && icon != dotted_icon {
+            Ok(())
+        } else {
+            Err(format!("label {label:?}, icon {icon}"))
         }
     })
     .await;
