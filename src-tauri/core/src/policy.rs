@@ -428,6 +428,46 @@ mod tests {
         }
     }
 
+    /// A gate with its settings, fed at Monday noon: `admit` and `tick`
+    /// collect what is shown in `out`.
+    struct Run {
+        gate: Gate,
+        policy: Policy,
+        quiet: Quiet,
+        out: Vec<Notice>,
+    }
+
+    impl Run {
+        fn new(policy: Policy, quiet: Quiet) -> Run {
+            Run {
+                gate: Gate::new(),
+                policy,
+                quiet,
+                out: Vec::new(),
+            }
+        }
+
+        fn admit(&mut self, candidate: Candidate, now: i64) -> Verdict {
+            let Run {
+                gate,
+                policy,
+                quiet,
+                out,
+            } = self;
+            gate.admit(candidate, policy, quiet, now, MONDAY_NOON, out)
+        }
+
+        fn tick(&mut self, now: i64) {
+            let Run {
+                gate,
+                policy,
+                quiet,
+                out,
+            } = self;
+            gate.tick(policy, quiet, now, MONDAY_NOON, out);
+        }
+    }
+
     fn night_quiet_hours() -> Policy {
         Policy {
             quiet_hours: vec![TimeWindow {
@@ -511,37 +551,24 @@ mod tests {
 
     #[test]
     fn do_not_disturb_holds_until_it_ends_then_summarises_once() {
-        let policy = Policy::default();
         let quiet = Quiet {
             dnd_until: Some(60_000),
             ..Quiet::default()
         };
-        let mut gate = Gate::new();
-        let mut out = Vec::new();
+        let mut run = Run::new(Policy::default(), quiet);
         for id in 1..=4 {
-            let verdict = gate.admit(
-                candidate(id, 1, 3),
-                &policy,
-                &quiet,
-                1000,
-                MONDAY_NOON,
-                &mut out,
-            );
-            assert_eq!(verdict, Verdict::Held);
+            assert_eq!(run.admit(candidate(id, 1, 3), 1000), Verdict::Held);
         }
         // Priority 5 passes the default bypass.
         let urgent = candidate(5, 1, 5);
+        assert_eq!(run.admit(urgent.clone(), 2000), Verdict::Shown);
+        assert_eq!(run.out, [Notice::Message(urgent)]);
+        run.out.clear();
+        run.tick(30_000);
+        assert!(run.out.is_empty(), "still quiet: nothing is summarised yet");
+        run.tick(60_000);
         assert_eq!(
-            gate.admit(urgent.clone(), &policy, &quiet, 2000, MONDAY_NOON, &mut out),
-            Verdict::Shown
-        );
-        assert_eq!(out, [Notice::Message(urgent)]);
-        out.clear();
-        gate.tick(&policy, &quiet, 30_000, MONDAY_NOON, &mut out);
-        assert!(out.is_empty(), "still quiet: nothing is summarised yet");
-        gate.tick(&policy, &quiet, 60_000, MONDAY_NOON, &mut out);
-        assert_eq!(
-            out,
+            run.out,
             [Notice::Summary {
                 kind: SummaryKind::Held,
                 source: None,
@@ -549,9 +576,9 @@ mod tests {
                 latest: MessageId(4)
             }]
         );
-        out.clear();
-        gate.tick(&policy, &quiet, 61_000, MONDAY_NOON, &mut out);
-        assert!(out.is_empty(), "the summary comes once");
+        run.out.clear();
+        run.tick(61_000);
+        assert!(run.out.is_empty(), "the summary comes once");
     }
 
     #[test]
@@ -607,34 +634,18 @@ mod tests {
             coalesce_seconds: 10,
             ..Policy::default()
         };
-        let quiet = Quiet::default();
-        let mut gate = Gate::new();
-        let mut out = Vec::new();
+        let mut run = Run::new(policy, Quiet::default());
         for id in 1..=500 {
-            gate.admit(
-                candidate(id, 1, 3),
-                &policy,
-                &quiet,
-                id,
-                MONDAY_NOON,
-                &mut out,
-            );
+            run.admit(candidate(id, 1, 3), id);
         }
         // Another source is not held back by the first one's burst.
-        gate.admit(
-            candidate(501, 2, 3),
-            &policy,
-            &quiet,
-            600,
-            MONDAY_NOON,
-            &mut out,
-        );
-        assert_eq!(out.len(), 4);
-        gate.tick(&policy, &quiet, 9_000, MONDAY_NOON, &mut out);
-        assert_eq!(out.len(), 4, "the window is still open");
-        gate.tick(&policy, &quiet, 10_001, MONDAY_NOON, &mut out);
+        run.admit(candidate(501, 2, 3), 600);
+        assert_eq!(run.out.len(), 4);
+        run.tick(9_000);
+        assert_eq!(run.out.len(), 4, "the window is still open");
+        run.tick(10_001);
         assert_eq!(
-            out[4..],
+            run.out[4..],
             [Notice::Summary {
                 kind: SummaryKind::Burst,
                 source: Some(SourceId(1)),
@@ -643,65 +654,36 @@ mod tests {
             }]
         );
         assert_eq!(
-            out.len(),
+            run.out.len(),
             5,
             "the other source's quiet window closes without a summary"
         );
         // After the window, the source notifies one by one again.
-        let verdict = gate.admit(
-            candidate(502, 1, 3),
-            &policy,
-            &quiet,
-            20_000,
-            MONDAY_NOON,
-            &mut out,
-        );
-        assert_eq!(verdict, Verdict::Shown);
+        assert_eq!(run.admit(candidate(502, 1, 3), 20_000), Verdict::Shown);
     }
 
     #[test]
     fn updates_replace_a_notification_and_are_never_coalesced() {
-        let policy = Policy::default();
-        let quiet = Quiet::default();
-        let mut gate = Gate::new();
-        let mut out = Vec::new();
+        let mut run = Run::new(Policy::default(), Quiet::default());
         for id in 1..=3 {
-            gate.admit(
-                candidate(id, 1, 3),
-                &policy,
-                &quiet,
-                id,
-                MONDAY_NOON,
-                &mut out,
-            );
+            run.admit(candidate(id, 1, 3), id);
         }
         let mut update = candidate(4, 1, 3);
         update.update = true;
-        let verdict = gate.admit(update, &policy, &quiet, 5, MONDAY_NOON, &mut out);
         assert_eq!(
-            verdict,
+            run.admit(update, 5),
             Verdict::Shown,
             "the burst's limit is reached, but an update adds nothing"
         );
-        assert_eq!(
-            gate.admit(
-                candidate(5, 1, 3),
-                &policy,
-                &quiet,
-                6,
-                MONDAY_NOON,
-                &mut out
-            ),
-            Verdict::Coalesced
-        );
-        let held = Quiet {
+        assert_eq!(run.admit(candidate(5, 1, 3), 6), Verdict::Coalesced);
+        run.quiet = Quiet {
             dnd_until: Some(100),
             ..Quiet::default()
         };
         let mut late = candidate(6, 1, 3);
         late.update = true;
         assert_eq!(
-            gate.admit(late, &policy, &held, 50, MONDAY_NOON, &mut out),
+            run.admit(late, 50),
             Verdict::Held,
             "do not disturb holds updates too"
         );
@@ -709,46 +691,33 @@ mod tests {
 
     #[test]
     fn a_slow_trickle_is_never_coalesced() {
-        let policy = Policy::default();
-        let quiet = Quiet::default();
-        let mut gate = Gate::new();
-        let mut out = Vec::new();
+        let mut run = Run::new(Policy::default(), Quiet::default());
         for id in 0..20 {
             let now = id * 11_000;
-            gate.tick(&policy, &quiet, now, MONDAY_NOON, &mut out);
-            let verdict = gate.admit(
-                candidate(id, 1, 3),
-                &policy,
-                &quiet,
-                now,
-                MONDAY_NOON,
-                &mut out,
-            );
-            assert_eq!(verdict, Verdict::Shown);
+            run.tick(now);
+            assert_eq!(run.admit(candidate(id, 1, 3), now), Verdict::Shown);
         }
-        assert_eq!(out.len(), 20);
+        assert_eq!(run.out.len(), 20);
     }
 
     #[test]
     fn a_catch_up_becomes_one_summary_or_the_message_itself() {
-        let policy = Policy::default();
-        let quiet = Quiet::default();
-        let mut gate = Gate::new();
-        let mut out = Vec::new();
+        let mut run = Run::new(Policy::default(), Quiet::default());
         for id in 1..=40 {
             let mut old = candidate(id, 1, 3);
             old.catch_up = true;
-            gate.admit(old, &policy, &quiet, 1000 + id, MONDAY_NOON, &mut out);
+            run.admit(old, 1000 + id);
         }
         let mut single = candidate(41, 2, 3);
         single.catch_up = true;
-        gate.admit(single.clone(), &policy, &quiet, 1000, MONDAY_NOON, &mut out);
-        gate.tick(&policy, &quiet, 1500, MONDAY_NOON, &mut out);
-        assert!(out.is_empty(), "still arriving");
-        gate.tick(&policy, &quiet, 3000, MONDAY_NOON, &mut out);
-        out.sort_by_key(|notice| matches!(notice, Notice::Message(_)));
+        run.admit(single.clone(), 1000);
+        run.tick(1500);
+        assert!(run.out.is_empty(), "still arriving");
+        run.tick(3000);
+        run.out
+            .sort_by_key(|notice| matches!(notice, Notice::Message(_)));
         assert_eq!(
-            out,
+            run.out,
             [
                 Notice::Summary {
                     kind: SummaryKind::CatchUp,
