@@ -410,14 +410,7 @@ fn demo(store: &Store, args: DemoArgs) -> Result<ExitCode> {
 /// one line per new message, then shuts down gracefully (everything received
 /// is committed, sockets are closed).
 async fn run_engine(store: Store, exit_after: Option<u64>, quiet: bool) -> Result<()> {
-    let names: std::collections::HashMap<SourceId, String> = store
-        .read_async(|connection| {
-            Ok(store::list_sources(connection)?
-                .into_iter()
-                .map(|s| (s.id, s.name))
-                .collect())
-        })
-        .await?;
+    let names = store.read_async(store::source_names).await?;
     let engine = Engine::start(store.clone()).await?;
     // Notifications work without a window too; a click has no window to
     // open, but "Mark read" does what it says.

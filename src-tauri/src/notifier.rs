@@ -149,7 +149,10 @@ async fn route(
                     let local = herald_core::clock::local_time(now);
                     for message in stored.iter().filter(|m| m.decision.notify && !m.decision.drop) {
                         if !names.contains_key(&message.source_id) {
-                            names = source_names(&store).await;
+                            names = store
+                                .read_async(store::source_names)
+                                .await
+                                .unwrap_or_default();
                         }
                         let source = names.get(&message.source_id).map_or("", String::as_str);
                         pending.insert(message.id, pending_text(message, source));
@@ -214,10 +217,6 @@ async fn load(store: &Store) -> (Policy, Quiet) {
             (Policy::default(), Quiet::default())
         }
     }
-}
-
-async fn source_names(store: &Store) -> HashMap<SourceId, String> {
-    herald_core::dispatch::source_names(store).await
 }
 
 fn candidate(message: &StoredMessage) -> Candidate {

@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, Semaphore};
 use crate::model::{now_ms, SourceId};
 use crate::rules::{Action, Delivery};
 use crate::store::rules::{record_delivery_failure, DeliveryFailure};
-use crate::store::{self, Store, StoredMessage};
+use crate::store::{Store, StoredMessage};
 
 /// The message as webhooks and commands receive it.
 #[derive(Debug, Clone, Serialize)]
@@ -339,15 +339,6 @@ fn record(store: &Store, delivery: &Delivery, message_id: i64, attempts: u32, er
             tracing::warn!(%error, "could not record a delivery failure");
         }
     });
-}
-
-/// Source names by id, for payloads.
-pub async fn source_names(store: &Store) -> HashMap<SourceId, String> {
-    store
-        .read_async(store::list_sources)
-        .await
-        .map(|sources| sources.into_iter().map(|s| (s.id, s.name)).collect())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -467,7 +467,10 @@ async fn reporter(
                 .iter()
                 .any(|message| wanted(message) && !names.contains_key(&message.source_id))
             {
-                names = crate::dispatch::source_names(&store).await;
+                names = store
+                    .read_async(store::source_names)
+                    .await
+                    .unwrap_or_default();
             }
             deliveries.send(&report.stored, &names);
         }

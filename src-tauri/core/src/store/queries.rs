@@ -87,6 +87,16 @@ fn source_from_row(row: &Row<'_>) -> rusqlite::Result<SourceRecord> {
 }
 
 /// Sources that have not been removed, in the order they were added.
+/// Each source's name by id, for output that names where a message came from.
+pub fn source_names(
+    connection: &Connection,
+) -> Result<std::collections::HashMap<SourceId, String>> {
+    Ok(list_sources(connection)?
+        .into_iter()
+        .map(|source| (source.id, source.name))
+        .collect())
+}
+
 pub fn list_sources(connection: &Connection) -> Result<Vec<SourceRecord>> {
     let mut statement = connection.prepare_cached(&format!(
         "SELECT {SOURCE_COLUMNS} FROM sources WHERE removed_at IS NULL ORDER BY id"
