@@ -242,8 +242,17 @@ pub async fn pause_notifications(
     state: State<'_, AppState>,
     pause: PauseInput,
 ) -> Result<QuietView> {
+    pause_notifications_now(&app, &state, pause).await
+}
+
+/// Pauses or resumes notifications; the window and the tray both come here.
+pub(super) async fn pause_notifications_now(
+    app: &AppHandle,
+    state: &AppState,
+    pause: PauseInput,
+) -> Result<QuietView> {
     let until = pause.deadline(now_ms());
-    change_quiet(&app, &state, move |quiet| quiet.dnd_until = until).await
+    change_quiet(app, state, move |quiet| quiet.dnd_until = until).await
 }
 
 #[tauri::command]
@@ -271,7 +280,19 @@ pub async fn set_sources_paused(
     state: State<'_, AppState>,
     paused: bool,
 ) -> Result<QuietView> {
-    let view = change_quiet(&app, &state, move |quiet| quiet.sources_paused = paused).await?;
+    pause_sources(&app, &state, paused).await
+}
+
+/// Pauses or resumes every source, remembered across restarts; the window
+/// and the tray both come here.
+pub(super) async fn pause_sources(
+    app: &AppHandle,
+    state: &AppState,
+    paused: bool,
+) -> Result<QuietView> {
+    change_quiet(app, state, move |quiet| quiet.sources_paused = paused).await?;
     state.engine.set_paused(paused).await?;
-    quiet_view(&state).await.or(Ok(view))
+    // Again, now that the engine has acted on it.
+    quiet_changed(app, state);
+    quiet_view(state).await
 }

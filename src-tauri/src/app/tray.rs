@@ -287,20 +287,9 @@ async fn act(app: &AppHandle, action: TrayAction) {
         TrayAction::PauseForever => pause(app, &state, PauseInput::Forever).await,
         TrayAction::Resume => pause(app, &state, PauseInput::Off).await,
         TrayAction::ToggleSources => {
-            let paused = !state.engine.paused();
-            match super::routing::change_quiet(app, &state, move |quiet| {
-                quiet.sources_paused = paused
-            })
-            .await
-            {
-                Ok(_) => state
-                    .engine
-                    .set_paused(paused)
-                    .await
-                    .map(|()| super::routing::quiet_changed(app, &state))
-                    .map_err(super::AppError::from),
-                Err(error) => Err(error),
-            }
+            super::routing::pause_sources(app, &state, !state.engine.paused())
+                .await
+                .map(drop)
         }
         TrayAction::Quit => {
             app.exit(0);
@@ -317,8 +306,7 @@ async fn pause(
     state: &AppState,
     pause: PauseInput,
 ) -> Result<(), super::AppError> {
-    let until = pause.deadline(now_ms());
-    super::routing::change_quiet(app, state, move |quiet| quiet.dnd_until = until)
+    super::routing::pause_notifications_now(app, state, pause)
         .await
         .map(drop)
 }
