@@ -66,6 +66,12 @@ impl SourceDraft {
         if name.chars().count() > 80 {
             return Err(field_error("name", "keep the name under 80 characters"));
         }
+        if self.protocol == Protocol::Local {
+            return Err(field_error(
+                "protocol",
+                "the publish api is set up in the settings (or with `herald publish-api`)",
+            ));
+        }
         let url =
             normalize_url(self.protocol, &self.url).map_err(|error| field_error("url", error.0))?;
         let mut config = self.config;
@@ -73,6 +79,7 @@ impl SourceDraft {
             parse_header(&format!("{name}: {value}"))
                 .map_err(|error| field_error("headers", error.0))?;
         }
+        check_broker_settings(self.protocol, &mut config)?;
         if self.protocol != Protocol::Json {
             if config.subscribe_frame.is_some() {
                 return Err(field_error(
@@ -92,8 +99,10 @@ impl SourceDraft {
                     "a resume url applies to json sources only",
                 ));
             }
-            // ntfy and Gotify have fixed message shapes; a mapping is unused.
-            config.map = Default::default();
+            if !is_broker(self.protocol) {
+                // ntfy and Gotify have fixed message shapes; a mapping is unused.
+                config.map = Default::default();
+            }
         }
         for pointer in [
             &config.map.id,
@@ -150,6 +159,114 @@ impl SourceDraft {
     }
 }
 
+fn is_broker(protocol: Protocol) -> bool {
+    matches!(protocol, Protocol::Stomp | Protocol::Mqtt)
+}
+
+/// Subscriptions, QoS, virtual host, client id and id header: checked for
+/// brokers, refused elsewhere. A broker source without a client id gets one
+/// here, once, so its durable subscription or persistent session is found
+/// again after a restart.
+fn check_broker_settings(protocol: Protocol, config: &mut SourceConfig) -> Result<(), FieldError> {
+    let trim = |value: &mut Option<String>| {
+        *value = value
+            .take()
+            .map(|text| text.trim().to_string())
+            .filter(|text| !text.is_empty());
+    };
+    trim(&mut config.virtual_host);
+    trim(&mut config.client_id);
+    trim(&mut config.id_header);
+    config.subscriptions = config
+        .subscriptions
+        .iter()
+        .map(|subscription| subscription.trim().to_string())
+        .filter(|subscription| !subscription.is_empty())
+        .collect();
+    if !is_broker(protocol) {
+        let (field, what) = if !config.subscriptions.is_empty() {
+            ("subscriptions", "destinations and topic filters")
+        } else if config.virtual_host.is_some() {
+            ("virtual_host", "a virtual host")
+        } else if config.client_id.is_some() {
+            ("client_id", "a client id")
+        } else if config.id_header.is_some() {
+            ("id_header", "a message id header")
+        } else if config.durable {
+            ("durable", "a durable subscription")
+        } else {
+            return Ok(());
+        };
+        return Err(field_error(
+            field,
+            format!("{what} apply to stomp and mqtt sources only"),
+        ));
+    }
+    if config.subscriptions.is_empty() {
+        let message = if protocol == Protocol::Stomp {
+            "subscribe to at least one destination, e.g. /exchange/amq.topic/alerts.#"
+        } else {
+            "subscribe to at least one topic filter, e.g. alerts/#"
+        };
+        return Err(field_error("subscriptions", message));
+    }
+    for subscription in &config.subscriptions {
+        let valid = match protocol {
+            Protocol::Stomp => {
+                subscription.starts_with('/') && !subscription.contains(['\n', '\r', '\0'])
+            }
+            _ => crate::source::mqtt::valid_filter(subscription),
+        };
+        if !valid {
+            let hint = if protocol == Protocol::Stomp {
+                "a destination starts with '/', e.g. /queue/alerts or /topic/orders.#"
+            } else {
+                "'#' may only be the last level and '+' a whole level, e.g. sensors/+/alarm"
+            };
+            return Err(field_error(
+                "subscriptions",
+                format!("{subscription:?} is not valid: {hint}"),
+            ));
+        }
+    }
+    if config.qos > 1 {
+        return Err(field_error("qos", "the quality of service is 0 or 1"));
+    }
+    if protocol == Protocol::Mqtt {
+        if config.virtual_host.is_some() {
+            return Err(field_error(
+                "virtual_host",
+                "mqtt has no virtual host; RabbitMQ reads it from the username (vhost:user)",
+            ));
+        }
+        if config.id_header.is_some() {
+            return Err(field_error(
+                "id_header",
+                "mqtt 3.1.1 messages have no headers; map an id from the payload instead",
+            ));
+        }
+    }
+    if let Some(header) = &config.id_header {
+        if header.contains([':', '\n', '\r']) {
+            return Err(field_error(
+                "id_header",
+                format!("{header:?} is not a header name"),
+            ));
+        }
+    }
+    if let Some(client_id) = &config.client_id {
+        if client_id.chars().count() > 64 || client_id.contains(char::is_control) {
+            return Err(field_error(
+                "client_id",
+                "keep the client id to 64 printable characters",
+            ));
+        }
+    } else {
+        config.client_id = Some(format!("herald{:012x}", rand::random::<u64>() >> 16));
+    }
+    Ok(())
+}
+
 /// Credentials that make sense for the protocol: Gotify authenticates with a
 /// client token only, and a username needs a password.
 pub fn validate_credentials(
@@ -166,6 +283,12 @@ pub fn validate_credentials(
         return Err(field_error(
             "credentials",
             "gotify sources authenticate with a client token, not a password",
+        ));
+    }
+    if is_broker(protocol) && credentials.token.is_some() {
+        return Err(field_error(
+            "credentials",
+            "brokers log in with a username and password, not a token",
         ));
     }
     if credentials
@@ -303,6 +426,98 @@ pub fn draft_spec(draft: SourceDraft, credentials: Credentials) -> Result<Source
         config: source.config,
         credentials,
     })
+}
+
+/// The local publish API's source, once it has been turned on.
+pub fn publish_source(store: &Store) -> Result<Option<SourceRecord>, StoreError> {
+    let sources = store.read(store::list_sources)?;
+    Ok(sources
+        .into_iter()
+        .find(|source| source.protocol == Protocol::Local))
+}
+
+/// The publish API's port: its source's, or the default.
+pub fn publish_port(source: Option<&SourceRecord>) -> u16 {
+    source
+        .and_then(|source| url::Url::parse(&source.url).ok())
+        .and_then(|url| url.port())
+        .unwrap_or(crate::source::publish::DEFAULT_PORT)
+}
+
+/// The source the publish API files its messages under.
+const PUBLISH_SOURCE_NAME: &str = "Local";
+
+/// Turns the publish API on or off, or moves it to another port. The first
+/// time it is turned on (or when its token is missing) a token is made and
+/// returned: the only time it leaves Herald, apart from `herald publish`
+/// reading it on this machine.
+pub fn set_publish_api(
+    store: &Store,
+    enabled: bool,
+    port: u16,
+) -> Result<(SourceId, Option<String>), AdminError> {
+    if port < 1024 {
+        return Err(field_error("port", "pick a port from 1024 to 65535").into());
+    }
+    let url = format!("http://127.0.0.1:{port}/");
+    let existing = publish_source(store)?;
+    let (id, has_token) = match existing {
+        Some(record) => {
+            let id = record.id;
+            let config = record.config.clone();
+            let url = url.clone();
+            store.write(move |transaction| {
+                let now = now_ms();
+                store::update_source(transaction, id, &url, &config, now)?;
+                if record.enabled != enabled {
+                    store::set_source_enabled(transaction, id, enabled, now)?;
+                }
+                Ok(())
+            })?;
+            let credentials = crate::secrets::load(store, id, record.secret_store)?;
+            (id, credentials.token.is_some())
+        }
+        None => {
+            let mut name = PUBLISH_SOURCE_NAME.to_string();
+            if name_is_free(store, &name, None).is_err() {
+                name = format!("{PUBLISH_SOURCE_NAME} (publish api)");
+            }
+            let source = NewSource {
+                name,
+                protocol: Protocol::Local,
+                url,
+                enabled,
+                config: SourceConfig::default(),
+            };
+            let id = store
+                .write(move |transaction| store::insert_source(transaction, &source, now_ms()))?;
+            (id, false)
+        }
+    };
+    if has_token || !enabled {
+        return Ok((id, None));
+    }
+    let token = regenerate_publish_token_for(store, id)?;
+    Ok((id, Some(token)))
+}
+
+/// Replaces the publish API's token; the old one stops working at once
+/// (once the source is restarted by the caller).
+pub fn regenerate_publish_token(store: &Store) -> Result<(SourceId, String), AdminError> {
+    let record = publish_source(store)?
+        .ok_or_else(|| field_error("enabled", "turn the publish api on first"))?;
+    let token = regenerate_publish_token_for(store, record.id)?;
+    Ok((record.id, token))
+}
+
+fn regenerate_publish_token_for(store: &Store, id: SourceId) -> Result<String, AdminError> {
+    let token = crate::source::publish::new_token();
+    let credentials = Credentials {
+        token: Some(crate::config::Secret::new(token.clone())),
+        ..Credentials::default()
+    };
+    crate::secrets::save(store, id, &credentials)?;
+    Ok(token)
 }
 
 /// The absolute form of a user-given path, for settings that hold paths.

@@ -151,6 +151,21 @@ pub struct SourceConfig {
     pub read_timeout_secs: u64,
     /// Frames larger than this are rejected and counted; the connection stays up.
     pub max_frame_bytes: usize,
+    /// Brokers: STOMP destinations or MQTT topic filters to subscribe to.
+    pub subscriptions: Vec<String>,
+    /// STOMP: the `host` header, which RabbitMQ reads as the virtual host.
+    pub virtual_host: Option<String>,
+    /// MQTT client id; for STOMP it names the durable subscriptions. Made up
+    /// once, when the source is saved, so a persistent session survives restarts.
+    pub client_id: Option<String>,
+    /// MQTT: the quality of service asked for (0 or 1).
+    pub qos: u8,
+    /// Brokers: keep the subscription while Herald is off (a STOMP durable
+    /// subscription, an MQTT persistent session).
+    pub durable: bool,
+    /// STOMP: the header whose value identifies a message across
+    /// redeliveries; `amqp-message-id` (RabbitMQ's AMQP message id) when unset.
+    pub id_header: Option<String>,
 }
 
 impl Default for SourceConfig {
@@ -165,6 +180,12 @@ impl Default for SourceConfig {
             ca_file: None,
             read_timeout_secs: 90,
             max_frame_bytes: 1024 * 1024,
+            subscriptions: Vec::new(),
+            virtual_host: None,
+            client_id: None,
+            qos: 1,
+            durable: false,
+            id_header: None,
         }
     }
 }
@@ -205,6 +226,9 @@ pub fn parse_header(text: &str) -> Result<(String, String), ConfigError> {
 /// accepted and turned into `ws(s)`, and an ntfy or Gotify URL that names only
 /// the server gets its WebSocket path.
 pub fn normalize_url(protocol: Protocol, text: &str) -> Result<url::Url, ConfigError> {
+    if protocol == Protocol::Local {
+        return local_url(text);
+    }
     let mut url = url::Url::parse(text.trim()).map_err(|error| {
         ConfigError(format!(
             "invalid url {text:?}: {error}; write it like wss://host/path"
@@ -249,7 +273,25 @@ pub fn normalize_url(protocol: Protocol, text: &str) -> Result<url::Url, ConfigE
                 url.set_path(&format!("{path}/stream"));
             }
         }
-        Protocol::Json => {}
+        Protocol::Json | Protocol::Stomp | Protocol::Mqtt | Protocol::Local => {}
+    }
+    Ok(url)
+}
+
+/// The local publish API listens on a loopback address only: its URL is
+/// `http://127.0.0.1:PORT` (or `http://[::1]:PORT`).
+fn local_url(text: &str) -> Result<url::Url, ConfigError> {
+    let url = url::Url::parse(text.trim())
+        .map_err(|error| ConfigError(format!("invalid url {text:?}: {error}")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        _ => false,
+    };
+    if url.scheme() != "http" || !loopback || url.port().is_none() {
+        return Err(ConfigError(
+            "the publish api listens on a loopback address only: http://127.0.0.1:PORT".into(),
+        ));
     }
     Ok(url)
 }

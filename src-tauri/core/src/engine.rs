@@ -292,7 +292,7 @@ impl Engine {
         let (stop, shutdown) = watch::channel(false);
         let context = SourceContext {
             events,
-            store: self.store.clone(),
+            store: Some(self.store.clone()),
             shutdown,
         };
         let task = tokio::spawn(source::run(spec, context));

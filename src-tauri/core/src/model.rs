@@ -36,6 +36,12 @@ pub enum Protocol {
     Ntfy,
     Gotify,
     Json,
+    /// STOMP 1.2 over WebSocket (RabbitMQ Web-STOMP, ActiveMQ, Artemis).
+    Stomp,
+    /// MQTT 3.1.1 over WebSocket (RabbitMQ Web-MQTT, EMQX, HiveMQ, Mosquitto).
+    Mqtt,
+    /// The local publish API: an HTTP listener on loopback for scripts.
+    Local,
 }
 
 impl Protocol {
@@ -44,6 +50,9 @@ impl Protocol {
             Protocol::Ntfy => "ntfy",
             Protocol::Gotify => "gotify",
             Protocol::Json => "json",
+            Protocol::Stomp => "stomp",
+            Protocol::Mqtt => "mqtt",
+            Protocol::Local => "local",
         }
     }
 
@@ -52,6 +61,9 @@ impl Protocol {
             "ntfy" => Some(Protocol::Ntfy),
             "gotify" => Some(Protocol::Gotify),
             "json" => Some(Protocol::Json),
+            "stomp" => Some(Protocol::Stomp),
+            "mqtt" => Some(Protocol::Mqtt),
+            "local" => Some(Protocol::Local),
             _ => None,
         }
     }
@@ -195,6 +207,33 @@ pub struct Envelope {
     pub derived: DerivedColumns,
     /// What the routing rules decided; until they run, store and notify.
     pub decision: crate::rules::Decision,
+    /// Who waits for this message to be committed: a broker acknowledges
+    /// it only then, and the publish API answers only then.
+    pub notice: Option<CommitNotice>,
+}
+
+/// Where the writer reports, after the commit, what became of one message.
+#[derive(Debug, Clone)]
+pub struct CommitNotice {
+    /// The waiter's own reference (a STOMP ack id, an MQTT packet id).
+    pub tag: u64,
+    pub to: tokio::sync::mpsc::UnboundedSender<Committed>,
+}
+
+/// What became of a message once its transaction committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    pub tag: u64,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Stored(MessageId),
+    /// Already in the inbox (a redelivery or a replay).
+    Duplicate,
+    /// A routing rule dropped it.
+    Dropped,
 }
 
 impl Envelope {
@@ -208,6 +247,7 @@ impl Envelope {
             cursor,
             received: std::time::Instant::now(),
             decision: crate::rules::Decision::pass(),
+            notice: None,
         }
     }
 

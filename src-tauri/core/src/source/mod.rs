@@ -1,7 +1,8 @@
 //! Receiving: one supervised task per enabled source.
 //!
 //! A task connects, turns frames into [`Envelope`]s through its protocol's
-//! adapter ([`ntfy`], [`gotify`], [`json`]) and hands them to the engine
+//! adapter ([`ntfy`], [`gotify`], [`json`], or a broker session: [`stomp`],
+//! [`mqtt`]) and hands them to the engine
 //! over a bounded channel. When the connection ends for any reason it waits
 //! a jittered, growing delay ([`backoff`]) and connects again, resuming from
 //! the last message it saw. A refused login (HTTP 401/403) parks the source
@@ -9,11 +10,15 @@
 //! a retry storm. A bad frame is counted and skipped; it never ends the task.
 
 pub mod backoff;
+pub mod broker;
 pub mod gotify;
 pub mod http;
 pub mod json;
+pub mod mqtt;
 pub mod ntfy;
 pub mod probe;
+pub mod publish;
+pub mod stomp;
 pub mod tls;
 
 use std::sync::Arc;
@@ -31,7 +36,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::Url;
 
 use crate::config::{AuthPlacement, Credentials, SourceConfig};
-use crate::model::{now_ms, Cursor, Envelope, NewMessage, Protocol, SourceId};
+use crate::model::{now_ms, CommitNotice, Cursor, Envelope, NewMessage, Protocol, SourceId};
 use crate::store::{FrameCounters, StateRecord, Store};
 use backoff::Backoff;
 
@@ -75,6 +80,9 @@ pub fn parse_frame(
         Protocol::Ntfy => ntfy::parse(text),
         Protocol::Gotify => gotify::parse(text),
         Protocol::Json => json::parse(text, &config.map, config.text_frames, now),
+        Protocol::Stomp | Protocol::Mqtt | Protocol::Local => Err(ParseError(format!(
+            "{protocol} messages do not come as single text frames"
+        ))),
     }
 }
 
@@ -125,12 +133,14 @@ pub enum SourceEvent {
 /// The channels a source task works with.
 pub struct SourceContext {
     pub events: mpsc::Sender<SourceEvent>,
-    pub store: Store,
+    /// Where cursors are read from; `None` for a connection test, which
+    /// stores (and so acknowledges) nothing.
+    pub store: Option<Store>,
     pub shutdown: watch::Receiver<bool>,
 }
 
 /// How a connection ended.
-enum SessionEnd {
+pub(crate) enum SessionEnd {
     Shutdown,
     AuthFailed(String),
     Failed {
@@ -141,10 +151,13 @@ enum SessionEnd {
 
 /// A connection that stayed up this long resets the backoff.
 const STABLE_AFTER: Duration = Duration::from_secs(60);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Runs one source until shutdown (or until its credentials are refused).
 pub async fn run(spec: SourceSpec, mut context: SourceContext) {
+    if spec.protocol == Protocol::Local {
+        return publish::run(spec, context).await;
+    }
     let id = spec.id;
     let tls = match tls::client_config(spec.config.ca_file.as_deref()) {
         Ok(tls) => tls,
@@ -164,13 +177,13 @@ pub async fn run(spec: SourceSpec, mut context: SourceContext) {
         if !send_state(&context, id, SourceState::Connecting { attempt }).await {
             return;
         }
-        let cursor = match &last_seen {
-            Some(cursor) => Some(cursor.clone()),
-            None => context
-                .store
+        let cursor = match (&last_seen, &context.store) {
+            (Some(cursor), _) => Some(cursor.clone()),
+            (None, Some(store)) => store
                 .read_async(move |connection| crate::store::cursor(connection, id))
                 .await
                 .unwrap_or(None),
+            (None, None) => None,
         };
         match session(&spec, &tls, cursor, &mut context, &mut last_seen).await {
             SessionEnd::Shutdown => {
@@ -228,7 +241,7 @@ pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
-async fn send_state(context: &SourceContext, id: SourceId, state: SourceState) -> bool {
+pub(crate) async fn send_state(context: &SourceContext, id: SourceId, state: SourceState) -> bool {
     context
         .events
         .send(SourceEvent::State(id, state))
@@ -236,7 +249,7 @@ async fn send_state(context: &SourceContext, id: SourceId, state: SourceState) -
         .is_ok()
 }
 
-async fn report_error(context: &SourceContext, id: SourceId, error: String) {
+pub(crate) async fn report_error(context: &SourceContext, id: SourceId, error: String) {
     let counters = FrameCounters {
         last_error: Some((error, now_ms())),
         ..FrameCounters::default()
@@ -247,10 +260,10 @@ async fn report_error(context: &SourceContext, id: SourceId, error: String) {
         .await;
 }
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The URL and extra headers for one connection attempt.
-fn connection_target(
+pub(crate) fn connection_target(
     spec: &SourceSpec,
     cursor: Option<&Cursor>,
 ) -> Result<(Url, Vec<(String, String)>), String> {
@@ -278,12 +291,22 @@ fn connection_target(
             json::connect_url(&spec.url, spec.config.resume_url.as_deref(), cursor)
                 .map_err(|error| error.0)?
         }
+        // Brokers log in inside the protocol, not on the handshake.
+        Protocol::Stomp => {
+            headers.push(("Sec-WebSocket-Protocol".into(), stomp::SUBPROTOCOL.into()));
+            spec.url.clone()
+        }
+        Protocol::Mqtt => {
+            headers.push(("Sec-WebSocket-Protocol".into(), mqtt::SUBPROTOCOL.into()));
+            spec.url.clone()
+        }
+        Protocol::Local => return Err("the publish api is not a websocket".into()),
     };
     Ok((url, headers))
 }
 
 /// Opens the WebSocket. Errors are sorted into "credentials refused" and the rest.
-async fn connect(
+pub(crate) async fn connect(
     spec: &SourceSpec,
     tls: &Arc<rustls::ClientConfig>,
     url: &Url,
@@ -347,7 +370,7 @@ async fn connect(
     }
 }
 
-async fn session(
+pub(crate) async fn session(
     spec: &SourceSpec,
     tls: &Arc<rustls::ClientConfig>,
     cursor: Option<Cursor>,
@@ -370,6 +393,11 @@ async fn session(
         },
         _ = stopped(&mut context.shutdown) => return SessionEnd::Shutdown,
     };
+    match spec.protocol {
+        Protocol::Stomp => return stomp::session(spec, socket, context, last_seen).await,
+        Protocol::Mqtt => return mqtt::session(spec, socket, context, last_seen).await,
+        _ => {}
+    }
     let connected_at = Instant::now();
     let failed = |error: String| SessionEnd::Failed {
         error,
@@ -387,7 +415,7 @@ async fn session(
         match gotify_catch_up(spec, tls, &headers, cursor.as_ref(), context).await {
             Ok(messages) => {
                 for message in messages {
-                    if !forward(context, spec, message, last_seen).await {
+                    if !forward(context, spec, message, None, last_seen).await {
                         return SessionEnd::Shutdown;
                     }
                 }
@@ -476,7 +504,7 @@ async fn handle_text(
     match parse_frame(spec.protocol, &spec.config, text, now_ms()) {
         Ok(Parsed::Messages(messages)) => {
             for message in messages {
-                if !forward(context, spec, message, last_seen).await {
+                if !forward(context, spec, message, None, last_seen).await {
                     return false;
                 }
             }
@@ -503,7 +531,8 @@ async fn handle_text(
                             Ok(Parsed::Messages(messages)) => {
                                 let mut ok = true;
                                 for message in messages {
-                                    ok = ok && forward(context, spec, message, last_seen).await;
+                                    ok = ok
+                                        && forward(context, spec, message, None, last_seen).await;
                                 }
                                 ok
                             }
@@ -536,7 +565,7 @@ async fn handle_text(
     }
 }
 
-async fn count_malformed(context: &SourceContext, id: SourceId, error: String) -> bool {
+pub(crate) async fn count_malformed(context: &SourceContext, id: SourceId, error: String) -> bool {
     let counters = FrameCounters {
         frames_received: 1,
         frames_malformed: 1,
@@ -551,17 +580,20 @@ async fn count_malformed(context: &SourceContext, id: SourceId, error: String) -
 }
 
 /// Sends one message on to the engine and remembers it as the resume point.
-async fn forward(
+/// `notice` asks the writer to report the commit (brokers ack only then).
+pub(crate) async fn forward(
     context: &SourceContext,
     spec: &SourceSpec,
     message: NewMessage,
+    notice: Option<CommitNotice>,
     last_seen: &mut Option<Cursor>,
 ) -> bool {
     let cursor = Cursor {
         last_id: message.remote_id.clone(),
         last_time: message.sent_at,
     };
-    let envelope = Envelope::new(spec.id, message, cursor.clone());
+    let mut envelope = Envelope::new(spec.id, message, cursor.clone());
+    envelope.notice = notice;
     if context
         .events
         .send(SourceEvent::Message(envelope))

@@ -7,8 +7,11 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Message as Frame;
 
-use super::{connect, connection_target, parse_frame, tls, Parsed, SessionEnd, SourceSpec};
-use crate::model::now_ms;
+use super::{
+    connect, connection_target, parse_frame, tls, Parsed, SessionEnd, SourceContext, SourceEvent,
+    SourceSpec, SourceState,
+};
+use crate::model::{now_ms, Protocol};
 
 /// What a connection test found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -35,6 +38,13 @@ pub async fn probe(spec: &SourceSpec, listen: Duration) -> ProbeReport {
             return report;
         }
     };
+    if matches!(spec.protocol, Protocol::Stomp | Protocol::Mqtt) {
+        return probe_session(spec, &tls, listen, report).await;
+    }
+    if spec.protocol == Protocol::Local {
+        report.error = Some("the publish api listens; there is nothing to connect to".into());
+        return report;
+    }
     let (url, headers) = match connection_target(spec, None) {
         Ok(target) => target,
         Err(error) => {
@@ -95,5 +105,71 @@ pub async fn probe(spec: &SourceSpec, listen: Duration) -> ProbeReport {
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(2), socket.close(None)).await;
+    report
+}
+
+/// Brokers: runs a real session (login and subscriptions included) without a
+/// store. Nothing is committed, so nothing is acknowledged: the messages seen
+/// stay with the broker for the source itself.
+async fn probe_session(
+    spec: &SourceSpec,
+    tls: &std::sync::Arc<rustls::ClientConfig>,
+    listen: Duration,
+    mut report: ProbeReport,
+) -> ProbeReport {
+    let (events, mut incoming) = tokio::sync::mpsc::channel(4096);
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let mut context = SourceContext {
+        events,
+        store: None,
+        shutdown,
+    };
+    let started = Instant::now();
+    let mut last_seen = None;
+    let session = super::session(spec, tls, None, &mut context, &mut last_seen);
+    tokio::pin!(session);
+    let mut listen_until: Option<tokio::time::Instant> = None;
+    let end = loop {
+        let stop_at = listen_until
+            .unwrap_or_else(|| tokio::time::Instant::now() + super::CONNECT_TIMEOUT * 2);
+        tokio::select! {
+            end = &mut session => break end,
+            Some(event) = incoming.recv() => match event {
+                SourceEvent::State(_, SourceState::Connected { .. }) => {
+                    report.connected = true;
+                    report.connect_ms = Some(started.elapsed().as_millis() as u64);
+                    listen_until = Some(tokio::time::Instant::now() + listen);
+                }
+                SourceEvent::Message(envelope) => {
+                    report.frames += 1;
+                    report.messages += 1;
+                    if report.first_message.is_none() {
+                        let message = &envelope.message;
+                        let text = if message.title.is_empty() { &message.body } else { &message.title };
+                        report.first_message = Some(text.chars().take(120).collect());
+                    }
+                }
+                SourceEvent::Counters(_, counters) => {
+                    report.frames += counters.frames_received;
+                    report.malformed += counters.frames_malformed + counters.frames_rejected;
+                    if let Some((error, _)) = counters.last_error {
+                        report.error.get_or_insert(error);
+                    }
+                }
+                SourceEvent::State(..) => {}
+            },
+            _ = tokio::time::sleep_until(stop_at) => {
+                let _ = stop.send(true);
+            }
+        }
+    };
+    match end {
+        SessionEnd::AuthFailed(error) => {
+            report.auth_failed = true;
+            report.error = Some(error);
+        }
+        SessionEnd::Failed { error, .. } => report.error = Some(error),
+        SessionEnd::Shutdown => {}
+    }
     report
 }

@@ -129,7 +129,35 @@ CREATE TABLE delivery_failures (
     failed_at   INTEGER NOT NULL
 );
 "#,
+    // 4: sources may speak STOMP and MQTT, and the local publish API is a
+    // source. SQLite cannot change a CHECK in place, so the table is rebuilt
+    // (with foreign keys off for this migration: see `REBUILDS`).
+    r#"
+CREATE TABLE sources_new (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    protocol     TEXT NOT NULL CHECK (protocol IN ('ntfy', 'gotify', 'json', 'stomp', 'mqtt', 'local')),
+    url          TEXT NOT NULL,
+    enabled      INTEGER NOT NULL DEFAULT 1,
+    config       TEXT NOT NULL DEFAULT '{}',
+    secret_store TEXT NOT NULL DEFAULT 'none' CHECK (secret_store IN ('none', 'keyring', 'database')),
+    secret       TEXT,
+    removed_at   INTEGER,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+);
+INSERT INTO sources_new SELECT id, name, protocol, url, enabled, config, secret_store, secret, removed_at, created_at, updated_at FROM sources;
+DROP TABLE sources;
+ALTER TABLE sources_new RENAME TO sources;
+CREATE UNIQUE INDEX sources_live_name ON sources(name) WHERE removed_at IS NULL;
+"#,
 ];
+
+/// Migrations that rebuild a table others refer to. They run with foreign
+/// keys off, as SQLite's documented procedure for such changes requires
+/// (otherwise dropping the old table would cascade), and the references
+/// are checked before they commit.
+const REBUILDS: &[usize] = &[3];
 
 /// Brings the database up to the latest schema, one transaction per migration.
 pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
@@ -141,11 +169,41 @@ pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         });
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-        let transaction = connection.transaction()?;
-        transaction.execute_batch(sql)?;
-        transaction.pragma_update(None, "user_version", index + 1)?;
-        transaction.commit()?;
+        let rebuild = REBUILDS.contains(&index);
+        if rebuild {
+            connection.pragma_update(None, "foreign_keys", false)?;
+        }
+        let outcome = apply(connection, index, sql, rebuild);
+        if rebuild {
+            connection.pragma_update(None, "foreign_keys", true)?;
+        }
+        outcome?;
     }
+    Ok(())
+}
+
+fn apply(
+    connection: &mut Connection,
+    index: usize,
+    sql: &str,
+    rebuild: bool,
+) -> Result<(), StoreError> {
+    let transaction = connection.transaction()?;
+    transaction.execute_batch(sql)?;
+    if rebuild {
+        let broken: i64 =
+            transaction.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+                row.get(0)
+            })?;
+        if broken > 0 {
+            return Err(StoreError::Invalid(format!(
+                "migration {} would leave {broken} rows pointing nowhere; the database was not changed",
+                index + 1
+            )));
+        }
+    }
+    transaction.pragma_update(None, "user_version", index + 1)?;
+    transaction.commit()?;
     Ok(())
 }
 
@@ -167,6 +225,7 @@ mod tests {
         0x6781_3cf3_950b_c78e,
         0xd45d_807e_a522_a60e,
         0xe353_9d6f_5d1f_3521,
+        0x2fb0_6494_0fb5_284e,
     ];
 
     #[test]
@@ -208,6 +267,56 @@ mod tests {
                 [],
             )
             .expect("the search index matches its content view");
+    }
+
+    #[test]
+    fn rebuilding_sources_keeps_their_messages_and_references() {
+        let mut connection = Connection::open_in_memory().expect("in-memory database");
+        crate::store::register_functions(&connection).expect("functions");
+        connection
+            .pragma_update(None, "foreign_keys", true)
+            .expect("foreign keys on, as Herald opens every connection");
+        for (index, sql) in MIGRATIONS.iter().enumerate().take(3) {
+            connection.execute_batch(sql).expect("older migration");
+            connection
+                .pragma_update(None, "user_version", index + 1)
+                .expect("version");
+        }
+        connection
+            .execute_batch(
+                "INSERT INTO sources (id, name, protocol, url, created_at, updated_at)
+                     VALUES (1, 'alerts', 'ntfy', 'wss://h/alerts/ws', 0, 0);
+                 INSERT INTO messages (source_id, remote_id, received_at, sent_at, title, body, format, priority)
+                     VALUES (1, 'a', 0, 0, 't', 'b', 'text', 3);",
+            )
+            .expect("a source with a message at version 3");
+        migrate(&mut connection).expect("migrates to the latest version");
+        let messages: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM messages WHERE source_id = 1",
+                [],
+                |row| row.get(0),
+            )
+            .expect("count");
+        assert_eq!(messages, 1, "the rebuild must not cascade into messages");
+        let foreign_keys: bool = connection
+            .query_row("PRAGMA foreign_keys", [], |row| row.get(0))
+            .expect("pragma");
+        assert!(foreign_keys, "foreign keys are back on after the rebuild");
+        connection
+            .execute(
+                "INSERT INTO sources (name, protocol, url, created_at, updated_at)
+                     VALUES ('orders', 'stomp', 'ws://h/ws', 0, 0)",
+                [],
+            )
+            .expect("the new protocols are accepted");
+        connection
+            .execute("DELETE FROM sources WHERE id = 1", [])
+            .expect("delete");
+        let messages: i64 = connection
+            .query_row("SELECT count(*) FROM messages", [], |row| row.get(0))
+            .expect("count");
+        assert_eq!(messages, 0, "messages still cascade with their source");
     }
 
     #[test]

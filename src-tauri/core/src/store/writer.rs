@@ -17,7 +17,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
 use super::{Result, StoreError, WriteJob};
-use crate::model::{Cursor, DerivedColumns, Envelope, MessageId, NewMessage, SourceId};
+use crate::model::{
+    Committed, Cursor, DerivedColumns, Envelope, MessageId, NewMessage, Outcome, SourceId,
+};
 
 /// When the writer commits a batch of received messages.
 #[derive(Debug, Clone, Copy)]
@@ -292,6 +294,7 @@ fn received_at(batch: &IngestBatch, now: i64) -> i64 {
 fn send_reports(batches: Vec<IngestBatch>, inserted: Vec<Vec<(usize, MessageId)>>, now: i64) {
     let committed = Instant::now();
     for (batch, inserted) in batches.into_iter().zip(inserted) {
+        notify_waiters(&batch.envelopes, &inserted);
         let Some(report_to) = batch.report_to.clone() else {
             continue;
         };
@@ -314,6 +317,30 @@ fn send_reports(batches: Vec<IngestBatch>, inserted: Vec<Vec<(usize, MessageId)>
         let _ = report_to.send(IngestReport {
             stored,
             committed: Some(committed),
+        });
+    }
+}
+
+/// Tells whoever waits on a message (a broker session, a publish request)
+/// that its transaction committed, and how.
+fn notify_waiters(envelopes: &[Envelope], inserted: &[(usize, MessageId)]) {
+    if envelopes.iter().all(|envelope| envelope.notice.is_none()) {
+        return;
+    }
+    let mut ids = inserted.iter().peekable();
+    for (index, envelope) in envelopes.iter().enumerate() {
+        let id = ids.next_if(|(at, _)| *at == index).map(|(_, id)| *id);
+        let Some(notice) = &envelope.notice else {
+            continue;
+        };
+        let outcome = match id {
+            Some(id) => Outcome::Stored(id),
+            None if envelope.decision.drop => Outcome::Dropped,
+            None => Outcome::Duplicate,
+        };
+        let _ = notice.to.send(Committed {
+            tag: notice.tag,
+            outcome,
         });
     }
 }

@@ -1,0 +1,226 @@
+//! What STOMP and MQTT sources share: turning a broker's message (a body
+//! plus headers) into a [`NewMessage`], and acknowledging it only once it
+//! is committed.
+//!
+//! The body is mapped like a JSON source's frame, with the source's field
+//! map. The headers are added to the mapped document under `$headers`, so a
+//! pointer such as `/$headers/priority` reads one. A body that is not a JSON
+//! object is taken as text: the document is `{"message": <text>}`.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use crate::config::FieldMap;
+use crate::model::{CommitNotice, Committed, NewMessage};
+
+/// The member of the mapped document that holds the message's headers.
+pub const HEADERS_KEY: &str = "$headers";
+
+/// A broker's message, before mapping.
+pub struct Delivery<'a> {
+    pub body: &'a [u8],
+    /// STOMP headers, MQTT topic and flags; kept in `extras.$headers`.
+    pub headers: Map<String, Value>,
+    /// The topic the message is filed under (a routing key, an MQTT topic).
+    pub topic: Option<String>,
+    /// The sender's id for the message, when it gave one (a header).
+    pub id: Option<String>,
+    /// An id for a message that carries none: unique per delivery, so a
+    /// redelivery of such a message is stored again (at least once).
+    pub fallback_id: String,
+}
+
+/// Maps a delivery onto a message. Never fails: a body that does not fit the
+/// mapping is kept as text, so nothing a broker delivers is thrown away.
+pub fn to_message(delivery: Delivery<'_>, map: &FieldMap, now: i64) -> NewMessage {
+    let text = String::from_utf8_lossy(delivery.body);
+    let mut document = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(object)) => object,
+        _ => Map::from_iter([("message".to_string(), Value::String(text.into_owned()))]),
+    };
+    document.insert(HEADERS_KEY.into(), Value::Object(delivery.headers));
+    let document = Value::Object(document);
+    let mapped_id = map
+        .id
+        .as_deref()
+        .and_then(|pointer| document.pointer(pointer))
+        .and_then(|value| match value {
+            Value::String(text) if !text.is_empty() => Some(text.clone()),
+            Value::Number(number) => Some(number.to_string()),
+            _ => None,
+        });
+    let remote_id = delivery.id.or(mapped_id).unwrap_or(delivery.fallback_id);
+    let parsed = match super::json::parse(&document.to_string(), map, false, now) {
+        Ok(super::Parsed::Messages(mut messages)) if messages.len() == 1 => messages.pop(),
+        _ => None,
+    };
+    let mut message = parsed.unwrap_or_else(|| {
+        // An object with neither a title nor a body where the map looks:
+        // show the whole body rather than lose it.
+        let body = document
+            .as_object()
+            .map(|object| {
+                let mut object = object.clone();
+                object.remove(HEADERS_KEY);
+                Value::Object(object).to_string()
+            })
+            .unwrap_or_default();
+        NewMessage {
+            sent_at: now,
+            body,
+            extras: Some(document.clone()),
+            ..NewMessage::default()
+        }
+    });
+    message.remote_id = remote_id;
+    if message.topic.is_none() {
+        message.topic = delivery.topic;
+    }
+    message
+}
+
+/// Acknowledgements waiting for their commit: the session hands out a tag per
+/// message and, when the writer reports the tag committed, sends the
+/// broker's own ack reference (a STOMP ack id, an MQTT packet id).
+pub struct PendingAcks<T> {
+    next_tag: u64,
+    waiting: HashMap<u64, T>,
+    to: tokio::sync::mpsc::UnboundedSender<Committed>,
+    pub committed: tokio::sync::mpsc::UnboundedReceiver<Committed>,
+}
+
+impl<T> PendingAcks<T> {
+    pub fn new() -> PendingAcks<T> {
+        let (to, committed) = tokio::sync::mpsc::unbounded_channel();
+        PendingAcks {
+            next_tag: 0,
+            waiting: HashMap::new(),
+            to,
+            committed,
+        }
+    }
+
+    /// Registers an ack to send after the commit, and returns the notice
+    /// the message carries to the writer.
+    pub fn expect(&mut self, reference: T) -> CommitNotice {
+        self.next_tag += 1;
+        self.waiting.insert(self.next_tag, reference);
+        CommitNotice {
+            tag: self.next_tag,
+            to: self.to.clone(),
+        }
+    }
+
+    /// The broker's reference for a committed tag.
+    pub fn take(&mut self, committed: Committed) -> Option<T> {
+        self.waiting.remove(&committed.tag)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+}
+
+impl<T> Default for PendingAcks<T> {
+    fn default() -> Self {
+        PendingAcks::new()
+    }
+}
+
+/// Whether a broker's refusal is about who is connecting rather than a fault
+/// that may pass: those park the source instead of retrying.
+pub fn is_auth_refusal(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    [
+        "access refused",
+        "access_refused",
+        "authentication",
+        "not authorized",
+        "not authorised",
+        "unauthorized",
+        "bad credentials",
+        "login failed",
+        "invalid credentials",
+        "password",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Priority;
+
+    fn delivery<'a>(body: &'a [u8], headers: &[(&str, &str)]) -> Delivery<'a> {
+        Delivery {
+            body,
+            headers: headers
+                .iter()
+                .map(|(name, value)| (name.to_string(), Value::String(value.to_string())))
+                .collect(),
+            topic: Some("orders.eu".into()),
+            id: None,
+            fallback_id: "delivery:1".into(),
+        }
+    }
+
+    #[test]
+    fn a_json_body_is_mapped_and_headers_are_reachable() {
+        let mut map = FieldMap::default();
+        map.set("priority=/$headers/priority").expect("valid");
+        let message = to_message(
+            delivery(
+                br#"{"id":"o-17","title":"Order 17","message":"paid"}"#,
+                &[("priority", "5")],
+            ),
+            &map,
+            1_000,
+        );
+        assert_eq!(message.remote_id, "o-17");
+        assert_eq!(message.title, "Order 17");
+        assert_eq!(message.body, "paid");
+        assert_eq!(message.topic.as_deref(), Some("orders.eu"));
+        assert_eq!(message.priority, Priority::clamped(5));
+        let extras = message.extras.expect("extras kept");
+        assert_eq!(extras.pointer("/$headers/priority"), Some(&"5".into()));
+    }
+
+    #[test]
+    fn text_and_bad_utf8_bodies_are_kept_as_text() {
+        let message = to_message(
+            delivery(b"Backup finished \xff", &[]),
+            &FieldMap::default(),
+            7,
+        );
+        assert_eq!(message.body, "Backup finished \u{fffd}");
+        assert_eq!(message.remote_id, "delivery:1");
+        assert_eq!(message.sent_at, 7);
+    }
+
+    #[test]
+    fn an_unmappable_object_is_shown_whole() {
+        let message = to_message(
+            delivery(br#"{"temperature": 81}"#, &[]),
+            &FieldMap::default(),
+            7,
+        );
+        assert_eq!(message.body, r#"{"temperature":81}"#);
+    }
+
+    #[test]
+    fn the_senders_header_id_wins() {
+        let mut with_id = delivery(br#"{"id":"body-id","title":"t"}"#, &[]);
+        with_id.id = Some("header-id".into());
+        let message = to_message(with_id, &FieldMap::default(), 7);
+        assert_eq!(message.remote_id, "header-id");
+    }
+
+    #[test]
+    fn refusals_are_told_apart_from_faults() {
+        assert!(is_auth_refusal("Access refused for user 'herald'"));
+        assert!(is_auth_refusal("Bad CONNECT: Authentication failure"));
+        assert!(!is_auth_refusal("Processing error: queue not found"));
+    }
+}
