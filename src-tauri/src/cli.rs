@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "herald",
     version,
-    about = "Herald: a desktop notification center for ntfy, Gotify and JSON WebSocket feeds"
+    about = "Herald: a desktop notification center for ntfy, Gotify, JSON WebSocket feeds and STOMP/MQTT brokers"
 )]
 pub struct Cli {
     /// Where Herald keeps its database (default: the platform data directory, e.g. ~/.local/share/herald).
@@ -35,6 +35,10 @@ pub enum Command {
     Rule(RuleCommand),
     /// Pause notifications (do not disturb) or resume them.
     Dnd(DndArgs),
+    /// Post a message to the local publish API of the running Herald.
+    Publish(PublishArgs),
+    /// Show the local publish API, turn it on or off, move it, or make a new token.
+    PublishApi(PublishApiArgs),
     /// Run the engine: connect every enabled source and store what arrives.
     Run(RunArgs),
     /// Start a demo feed on loopback, subscribe to it, and run the engine.
@@ -69,6 +73,8 @@ pub enum ProtocolArg {
     Ntfy,
     Gotify,
     Json,
+    Stomp,
+    Mqtt,
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,10 +114,12 @@ pub struct SourceAddArgs {
     pub name: String,
     #[arg(long, value_enum)]
     pub protocol: ProtocolArg,
-    /// ws://, wss://, http:// or https://; for ntfy the topic URL, for Gotify the server URL.
+    /// ws://, wss://, http:// or https://; for ntfy the topic URL, for Gotify the server URL,
+    /// for brokers the WebSocket endpoint (RabbitMQ: ws://host:15674/ws STOMP, :15675/ws MQTT).
     #[arg(long)]
     pub url: String,
     /// Access token (ntfy tk_…, Gotify client token, or a Bearer token for json).
+    /// Brokers log in with --username and --password.
     #[arg(long)]
     pub token: Option<String>,
     #[arg(long, requires = "password")]
@@ -124,7 +132,8 @@ pub struct SourceAddArgs {
     /// Extra header, 'Name: value'; repeatable.
     #[arg(long = "header", value_name = "'NAME: VALUE'")]
     pub headers: Vec<String>,
-    /// json: field=/json/pointer for id, title, body, priority, time, tags, url, group; repeatable.
+    /// json, stomp, mqtt: field=/json/pointer for id, title, body, priority, time, tags, url,
+    /// group; repeatable. Broker headers are under /$headers/NAME.
     #[arg(long = "map", value_name = "FIELD=/POINTER")]
     pub map: Vec<String>,
     /// json: a text frame to send after connecting (e.g. a subscribe request).
@@ -145,9 +154,75 @@ pub struct SourceAddArgs {
     /// Reject (and count) frames larger than this many bytes.
     #[arg(long, default_value_t = 1024 * 1024)]
     pub max_frame_bytes: usize,
+    /// stomp: a destination (/queue/alerts, /exchange/amq.topic/orders.#); mqtt: a topic
+    /// filter (alerts/#); repeatable.
+    #[arg(long = "subscribe", value_name = "DESTINATION|FILTER")]
+    pub subscriptions: Vec<String>,
+    /// stomp: the virtual host (the CONNECT host header).
+    #[arg(long)]
+    pub vhost: Option<String>,
+    /// mqtt: the client id; stomp: names durable subscriptions. Made up when left out.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// mqtt: quality of service, 0 or 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub qos: u8,
+    /// stomp: a durable subscription; mqtt: a persistent session. Messages sent while
+    /// Herald is off are delivered when it is back.
+    #[arg(long)]
+    pub durable: bool,
+    /// stomp: the header that identifies a message across redeliveries (default amqp-message-id).
+    #[arg(long)]
+    pub id_header: Option<String>,
     /// Add the source disabled.
     #[arg(long)]
     pub disabled: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Letters, digits, '-', '_' or '.'.
+    pub topic: String,
+    /// The message text; read from stdin when left out.
+    pub message: Option<String>,
+    #[arg(long)]
+    pub title: Option<String>,
+    /// 1 (min) to 5 (urgent), or min, low, default, high, urgent.
+    #[arg(long)]
+    pub priority: Option<String>,
+    /// Comma-separated tags.
+    #[arg(long)]
+    pub tags: Option<String>,
+    /// A link opened when the message is clicked (http, https or mailto).
+    #[arg(long)]
+    pub click: Option<String>,
+    /// Render the message as markdown.
+    #[arg(long)]
+    pub markdown: bool,
+    /// An id that makes a repeated publish a duplicate instead of a second message.
+    #[arg(long)]
+    pub id: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishApiArgs {
+    /// on, off, or token (make a new one and print it); without one, show the state.
+    #[arg(value_enum)]
+    pub action: Option<PublishApiAction>,
+    /// The port to listen on (1024–65535), with on.
+    #[arg(long)]
+    pub port: Option<u16>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PublishApiAction {
+    On,
+    Off,
+    Token,
 }
 
 #[derive(Debug, Args)]

@@ -54,6 +54,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Source(command) => source(&store, command),
         Command::Rule(command) => crate::rule_commands::rule(&store, command),
         Command::Dnd(args) => crate::rule_commands::dnd(&store, args),
+        Command::Publish(args) => crate::publish_commands::publish(&store, args),
+        Command::PublishApi(args) => crate::publish_commands::publish_api(&store, args),
         Command::Run(args) => run(&store, args),
         Command::Demo(args) => demo(&store, args),
         Command::Messages(command) => messages(&store, command),
@@ -124,6 +126,8 @@ fn protocol(arg: ProtocolArg) -> Protocol {
         ProtocolArg::Ntfy => Protocol::Ntfy,
         ProtocolArg::Gotify => Protocol::Gotify,
         ProtocolArg::Json => Protocol::Json,
+        ProtocolArg::Stomp => Protocol::Stomp,
+        ProtocolArg::Mqtt => Protocol::Mqtt,
     }
 }
 
@@ -141,13 +145,20 @@ fn add_source(store: &Store, args: SourceAddArgs) -> Result<SourceId> {
         ca_file: args.ca_file,
         read_timeout_secs: args.read_timeout,
         max_frame_bytes: args.max_frame_bytes,
+        subscriptions: args.subscriptions,
+        virtual_host: args.vhost,
+        client_id: args.client_id,
+        qos: args.qos,
+        durable: args.durable,
+        id_header: args.id_header,
         ..SourceConfig::default()
     };
     for header in &args.headers {
         config.headers.push(parse_header(header)?);
     }
-    if protocol != Protocol::Json && !args.map.is_empty() {
-        bail!("--map applies to json sources only");
+    let mapped = matches!(protocol, Protocol::Json | Protocol::Stomp | Protocol::Mqtt);
+    if !mapped && !args.map.is_empty() {
+        bail!("--map applies to json, stomp and mqtt sources only");
     }
     for assignment in &args.map {
         config.map.set(assignment)?;
@@ -185,6 +196,13 @@ fn flag_for(field: &str) -> &'static str {
         "ca_file" => "--ca-file",
         "read_timeout_secs" => "--read-timeout",
         "max_frame_bytes" => "--max-frame-bytes",
+        "subscriptions" => "--subscribe",
+        "virtual_host" => "--vhost",
+        "client_id" => "--client-id",
+        "qos" => "--qos",
+        "durable" => "--durable",
+        "id_header" => "--id-header",
+        "protocol" => "--protocol",
         _ => "--token/--username/--password",
     }
 }

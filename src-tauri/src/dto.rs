@@ -342,6 +342,10 @@ pub enum ProtocolView {
     Ntfy,
     Gotify,
     Json,
+    Stomp,
+    Mqtt,
+    /// The local publish API; managed in the settings, not the source form.
+    Local,
 }
 
 impl From<Protocol> for ProtocolView {
@@ -350,6 +354,9 @@ impl From<Protocol> for ProtocolView {
             Protocol::Ntfy => ProtocolView::Ntfy,
             Protocol::Gotify => ProtocolView::Gotify,
             Protocol::Json => ProtocolView::Json,
+            Protocol::Stomp => ProtocolView::Stomp,
+            Protocol::Mqtt => ProtocolView::Mqtt,
+            Protocol::Local => ProtocolView::Local,
         }
     }
 }
@@ -360,6 +367,9 @@ impl From<ProtocolView> for Protocol {
             ProtocolView::Ntfy => Protocol::Ntfy,
             ProtocolView::Gotify => Protocol::Gotify,
             ProtocolView::Json => Protocol::Json,
+            ProtocolView::Stomp => Protocol::Stomp,
+            ProtocolView::Mqtt => Protocol::Mqtt,
+            ProtocolView::Local => Protocol::Local,
         }
     }
 }
@@ -427,6 +437,21 @@ pub struct SourceInput {
     pub read_timeout_secs: u32,
     pub max_frame_bytes: u32,
     pub credentials: CredentialsInput,
+    /// STOMP destinations or MQTT topic filters (brokers only).
+    pub subscriptions: Vec<String>,
+    /// STOMP `host` header (RabbitMQ's virtual host); empty for the default.
+    pub virtual_host: String,
+    /// MQTT client id, which also names STOMP durable subscriptions; empty
+    /// makes one up when the source is saved.
+    pub client_id: String,
+    /// MQTT quality of service asked for: 0 (at most once) or 1 (at least once).
+    pub qos: u8,
+    /// Keep the subscription while Herald is off (STOMP durable
+    /// subscription, MQTT persistent session), so nothing is missed.
+    pub durable: bool,
+    /// A message header (STOMP) whose value identifies a message, so a
+    /// redelivery is recognised; empty for the default (`amqp-message-id`).
+    pub id_header: String,
 }
 
 /// What kind of credentials a source has stored (never their values).
@@ -482,6 +507,37 @@ pub struct SettingsView {
     pub data_dir: String,
     /// Where exports are written.
     pub export_dir: String,
+}
+
+/// The local publish API, as the settings show it. The token is never
+/// sent back: it is shown once, when it is made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PublishApiView {
+    pub enabled: bool,
+    pub port: u16,
+    /// Where scripts post, e.g. `http://127.0.0.1:8765/publish/<topic>`.
+    pub url: String,
+    /// The source its messages are filed under, once it exists.
+    #[ts(type = "number | null")]
+    pub source_id: Option<i64>,
+    /// The source's state: `connected` while listening, `retrying` when the port is taken, ….
+    pub state: String,
+    pub last_error: Option<String>,
+}
+
+/// What the settings send to turn the API on or off or move its port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PublishApiInput {
+    pub enabled: bool,
+    pub port: u16,
+}
+
+/// The API after a change, with the token when one was just made (the
+/// first time it is turned on, or on regeneration): the only time it is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PublishApiChange {
+    pub api: PublishApiView,
+    pub new_token: Option<String>,
 }
 
 /// What an export wrote.
@@ -584,6 +640,9 @@ mod tests {
             SourceSettings,
             ProbeView,
             SettingsView,
+            PublishApiView,
+            PublishApiInput,
+            PublishApiChange,
             ExportView,
             ImportView,
             UiError,

@@ -18,6 +18,7 @@ pub mod dto;
 pub mod i18n;
 pub mod notifier;
 pub mod output;
+pub mod publish_commands;
 pub mod rule_commands;
 
 use std::process::ExitCode;

@@ -18,8 +18,9 @@ use tauri_plugin_autostart::ManagerExt;
 
 use super::{AppError, AppState};
 use crate::dto::{
-    CredentialsInput, ExportView, FieldMapInput, HeaderInput, ImportView, ProbeView, SettingsView,
-    SourceInput, SourceSettings, StoredCredentials,
+    CredentialsInput, ExportView, FieldMapInput, HeaderInput, ImportView, ProbeView,
+    PublishApiChange, PublishApiInput, PublishApiView, SettingsView, SourceInput, SourceSettings,
+    SourceView, StoredCredentials,
 };
 
 type Result<T> = std::result::Result<T, AppError>;
@@ -130,6 +131,12 @@ fn draft(input: &SourceInput, existing: Option<&SourceConfig>) -> Result<SourceD
         ca_file: admin::absolute_path(&input.ca_file),
         read_timeout_secs: u64::from(input.read_timeout_secs),
         max_frame_bytes: input.max_frame_bytes as usize,
+        subscriptions: input.subscriptions.clone(),
+        virtual_host: optional(&input.virtual_host),
+        client_id: optional(&input.client_id),
+        qos: input.qos,
+        durable: input.durable,
+        id_header: optional(&input.id_header),
     };
     Ok(SourceDraft {
         name: input.name.clone(),
@@ -186,6 +193,12 @@ fn settings_of(record: &SourceRecord, credentials: &Credentials) -> SourceSettin
             read_timeout_secs: u32::try_from(config.read_timeout_secs).unwrap_or(u32::MAX),
             max_frame_bytes: u32::try_from(config.max_frame_bytes).unwrap_or(u32::MAX),
             credentials: CredentialsInput::Keep,
+            subscriptions: config.subscriptions.clone(),
+            virtual_host: config.virtual_host.clone().unwrap_or_default(),
+            client_id: config.client_id.clone().unwrap_or_default(),
+            qos: config.qos,
+            durable: config.durable,
+            id_header: config.id_header.clone().unwrap_or_default(),
         },
         stored_credentials: if credentials.token.is_some() {
             StoredCredentials::Token
@@ -309,6 +322,69 @@ pub async fn remove_source(
     let deleted = blocking(move || Ok(admin::remove(&store, id, delete_messages)?)).await?;
     super::commands::counts_changed(&app);
     Ok(deleted)
+}
+
+/// The local publish API as the settings show it.
+async fn publish_api_view(state: &AppState) -> Result<PublishApiView> {
+    let store = state.store.clone();
+    let record = blocking(move || Ok(admin::publish_source(&store)?)).await?;
+    let port = admin::publish_port(record.as_ref());
+    let stats = match &record {
+        Some(record) => {
+            let id = record.id;
+            state
+                .store
+                .read_async(store::source_stats)
+                .await?
+                .into_iter()
+                .find(|stats| stats.id == id)
+        }
+        None => None,
+    };
+    Ok(PublishApiView {
+        enabled: record.as_ref().is_some_and(|record| record.enabled),
+        port,
+        url: format!("http://127.0.0.1:{port}/publish"),
+        source_id: record.as_ref().map(|record| record.id.0),
+        state: stats
+            .as_ref()
+            .map(|stats| SourceView::from(stats).state)
+            .unwrap_or_else(|| "disabled".into()),
+        last_error: stats.and_then(|stats| stats.last_error),
+    })
+}
+
+#[tauri::command]
+pub async fn get_publish_api(state: State<'_, AppState>) -> Result<PublishApiView> {
+    publish_api_view(&state).await
+}
+
+/// Turns the publish API on or off or moves it, and restarts its listener.
+#[tauri::command]
+pub async fn set_publish_api(
+    state: State<'_, AppState>,
+    input: PublishApiInput,
+) -> Result<PublishApiChange> {
+    let store = state.store.clone();
+    let (id, new_token) =
+        blocking(move || Ok(admin::set_publish_api(&store, input.enabled, input.port)?)).await?;
+    state.engine.reload_source(id).await?;
+    Ok(PublishApiChange {
+        api: publish_api_view(&state).await?,
+        new_token,
+    })
+}
+
+/// Makes a new token for the publish API; the old one stops working.
+#[tauri::command]
+pub async fn regenerate_publish_token(state: State<'_, AppState>) -> Result<PublishApiChange> {
+    let store = state.store.clone();
+    let (id, token) = blocking(move || Ok(admin::regenerate_publish_token(&store)?)).await?;
+    state.engine.reload_source(id).await?;
+    Ok(PublishApiChange {
+        api: publish_api_view(&state).await?,
+        new_token: Some(token),
+    })
 }
 
 #[tauri::command]
@@ -462,7 +538,50 @@ mod tests {
             read_timeout_secs: 90,
             max_frame_bytes: 1 << 20,
             credentials: CredentialsInput::Keep,
+            subscriptions: Vec::new(),
+            virtual_host: String::new(),
+            client_id: String::new(),
+            qos: 1,
+            durable: false,
+            id_header: String::new(),
         }
+    }
+
+    #[test]
+    fn broker_settings_travel_both_ways() {
+        let mut form = input();
+        form.protocol = ProtocolView::Stomp;
+        form.url = "ws://127.0.0.1:15674/ws".into();
+        form.subscriptions = vec!["/topic/orders.#".into(), " ".into()];
+        form.virtual_host = " ops ".into();
+        form.durable = true;
+        form.id_header = "x-order-id".into();
+        form.headers.clear();
+        let draft = draft(&form, None).expect("draft");
+        let source = draft.validate().expect("a valid stomp source");
+        assert_eq!(source.config.subscriptions, ["/topic/orders.#"]);
+        assert_eq!(source.config.virtual_host.as_deref(), Some("ops"));
+        assert_eq!(source.config.id_header.as_deref(), Some("x-order-id"));
+        assert!(
+            source.config.client_id.is_some(),
+            "a client id is made up once"
+        );
+        let record = SourceRecord {
+            id: SourceId(3),
+            name: source.name.clone(),
+            protocol: source.protocol,
+            url: source.url.clone(),
+            enabled: true,
+            config: source.config.clone(),
+            secret_store: herald_core::store::SecretStore::None,
+            created_at: 0,
+            updated_at: 0,
+        };
+        let back = settings_of(&record, &Credentials::default()).input;
+        assert_eq!(back.subscriptions, ["/topic/orders.#"]);
+        assert_eq!(back.virtual_host, "ops");
+        assert!(back.durable);
+        assert_eq!(back.client_id, source.config.client_id.unwrap_or_default());
     }
 
     #[test]

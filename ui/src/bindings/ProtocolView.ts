@@ -3,4 +3,4 @@
 /**
  * The protocols a source can speak.
  */
-export type ProtocolView = "ntfy" | "gotify" | "json";
+export type ProtocolView = "ntfy" | "gotify" | "json" | "stomp" | "mqtt" | "local";

@@ -31,4 +31,31 @@ text_frames: boolean,
 /**
  * A PEM file of extra certificate authorities; empty for none.
  */
-ca_file: string, read_timeout_secs: number, max_frame_bytes: number, credentials: CredentialsInput, };
+ca_file: string, read_timeout_secs: number, max_frame_bytes: number, credentials: CredentialsInput, 
+/**
+ * STOMP destinations or MQTT topic filters (brokers only).
+ */
+subscriptions: Array<string>, 
+/**
+ * STOMP `host` header (RabbitMQ's virtual host); empty for the default.
+ */
+virtual_host: string, 
+/**
+ * MQTT client id, which also names STOMP durable subscriptions; empty
+ * makes one up when the source is saved.
+ */
+client_id: string, 
+/**
+ * MQTT quality of service asked for: 0 (at most once) or 1 (at least once).
+ */
+qos: number, 
+/**
+ * Keep the subscription while Herald is off (STOMP durable
+ * subscription, MQTT persistent session), so nothing is missed.
+ */
+durable: boolean, 
+/**
+ * A message header (STOMP) whose value identifies a message, so a
+ * redelivery is recognised; empty for the default (`amqp-message-id`).
+ */
+id_header: string, };
