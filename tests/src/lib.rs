@@ -10,7 +10,9 @@
 //! - [`gotify::GotifyServer`]: Gotify's `/stream` socket and its paged REST
 //!   `GET /message`, on one port;
 //! - [`json_feed::JsonFeed`]: a plain feed of JSON objects that records what
-//!   clients send it.
+//!   clients send it;
+//! - [`broker::RabbitNode`]: a private RabbitMQ node (Web-STOMP, Web-MQTT),
+//!   with publishers that speak its own STOMP and MQTT.
 //!
 //! The window tests drive Herald's real window: [`desktop::Desktop`] starts
 //! a private Xvfb display, session bus and tauri-driver, and
@@ -19,6 +21,7 @@
 //! Every wait in here is bounded by a deadline ([`wait_for`]) and every loop
 //! by a count; nothing sleeps and hopes.
 
+pub mod broker;
 pub mod desktop;
 pub mod gotify;
 pub mod herald;
