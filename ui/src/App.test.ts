@@ -180,6 +180,24 @@ describe("App screens", () => {
     await waitFor(() => expect(document.querySelectorAll(".row").length).toBeGreaterThan(0));
   });
 
+  it("edits the local publish API's source in the settings", async () => {
+    const mock = await setup();
+    const { api } = await mock.setPublishApi({ enabled: true, port: 8765 });
+    await fireEvent.click(screen.getByTestId("nav-manage-sources"));
+    await screen.findByTestId("sources-admin");
+    const local = await waitFor(() => {
+      const found = screen.getAllByTestId("source-row").find((row) => row.dataset.sourceId === String(api.source_id));
+      expect(found).toBeTruthy();
+      return found!;
+    });
+    await fireEvent.click(within(local).getByTestId("source-edit"));
+    expect(await screen.findByTestId("settings-view")).toBeTruthy();
+    expect(screen.getByTestId("nav-settings").getAttribute("aria-current")).toBe("page");
+    const heading = await screen.findByRole("heading", { name: "Local publish API" });
+    await waitFor(() => expect(document.activeElement).toBe(heading));
+    expect(screen.getByTestId<HTMLInputElement>("publish-api-enabled").checked).toBe(true);
+  });
+
   it("reloads the rules screen when the rules change elsewhere", async () => {
     const mock = await setup();
     await fireEvent.click(screen.getByTestId("nav-rules"));

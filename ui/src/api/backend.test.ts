@@ -101,6 +101,21 @@ describe("tauriBackend", () => {
     ]);
   });
 
+  it("calls the local publish API's commands by their Rust names", async () => {
+    invoke.mockClear();
+    invoke.mockResolvedValue(undefined);
+    const { tauriBackend } = await import("./tauri");
+    const backend = tauriBackend();
+    await backend.getPublishApi();
+    await backend.setPublishApi({ enabled: true, port: 8765 });
+    await backend.regeneratePublishToken();
+    expect(invoke.mock.calls).toEqual([
+      ["get_publish_api", undefined],
+      ["set_publish_api", { input: { enabled: true, port: 8765 } }],
+      ["regenerate_publish_token", undefined],
+    ]);
+  });
+
   it("rejects with a BackendError carrying the UiError", async () => {
     invoke.mockRejectedValueOnce({ code: "store", message: "database is locked" });
     const { tauriBackend } = await import("./tauri");

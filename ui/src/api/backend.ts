@@ -12,6 +12,9 @@ import type { UiError } from "../bindings/UiError";
 import type { ExportView } from "../bindings/ExportView";
 import type { ImportView } from "../bindings/ImportView";
 import type { ProbeView } from "../bindings/ProbeView";
+import type { PublishApiChange } from "../bindings/PublishApiChange";
+import type { PublishApiInput } from "../bindings/PublishApiInput";
+import type { PublishApiView } from "../bindings/PublishApiView";
 import type { SettingsView } from "../bindings/SettingsView";
 import type { SourceInput } from "../bindings/SourceInput";
 import type { SourceSettings } from "../bindings/SourceSettings";
@@ -71,6 +74,18 @@ export interface Backend {
   setRetention(maxAgeDays: number | null, maxPerSource: number | null): Promise<void>;
   /** `set_autostart {enabled}`: start Herald at login. */
   setAutostart(enabled: boolean): Promise<void>;
+  /** `get_publish_api`: the local publish API's settings and state; never its token. */
+  getPublishApi(): Promise<PublishApiView>;
+  /**
+   * `set_publish_api {input}`: turns the local publish API on or off or
+   * moves its port. The first time it is turned on a token is made and
+   * returned in `new_token` (the only time it is sent); otherwise
+   * `new_token` is null. A bad port rejects with `code: "invalid"` and
+   * `field: "port"`.
+   */
+  setPublishApi(input: PublishApiInput): Promise<PublishApiChange>;
+  /** `regenerate_publish_token`: replaces the token (the old one stops working) and returns the new one in `new_token`. */
+  regeneratePublishToken(): Promise<PublishApiChange>;
   /** `export_messages`: writes every message as JSON Lines into `export_dir`. */
   exportMessages(): Promise<ExportView>;
   /** `import_messages {contents}`: a Herald export's text; duplicates are skipped. */

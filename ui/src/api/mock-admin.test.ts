@@ -184,3 +184,135 @@ describe("MockBackend settings", () => {
     expect(backend.messages.some((message) => message.remoteId === "imported-1")).toBe(true);
   });
 });
+
+describe("MockBackend broker sources", () => {
+  const mqtt = (changes: Partial<SourceInput> = {}): SourceInput => ({
+    ...newSourceInput("mqtt"),
+    name: "Freezers",
+    url: "http://mqtt.example.com:15675/ws",
+    subscriptions: ["freezers/+/alarm"],
+    ...changes,
+  });
+
+  it("stores a broker's settings and makes up a client id when none is given", async () => {
+    const backend = mock();
+    const id = await backend.saveSource(mqtt({ qos: 0, subscriptions: [" freezers/+/alarm ", " "] }));
+    const stored = await backend.getSource(id);
+    expect(stored.input).toMatchObject({
+      protocol: "mqtt",
+      url: "ws://mqtt.example.com:15675/ws",
+      subscriptions: ["freezers/+/alarm"],
+      qos: 0,
+      durable: true,
+      virtual_host: "",
+      id_header: "",
+    });
+    expect(stored.input.client_id).toMatch(/^herald[0-9a-f]{12}$/);
+    // The form sends it back, so it stays.
+    await backend.saveSource(stored.input);
+    expect((await backend.getSource(id)).input.client_id).toBe(stored.input.client_id);
+  });
+
+  it("refuses broker settings the rules refuse, with the field", async () => {
+    const backend = mock();
+    const cases: [Partial<SourceInput>, string][] = [
+      [{ subscriptions: [] }, "subscriptions"],
+      [{ subscriptions: ["a/#/b"] }, "subscriptions"],
+      [{ protocol: "stomp", subscriptions: ["queue/x"] }, "subscriptions"],
+      [{ credentials: { kind: "token", token: "tk" } }, "credentials"],
+      [{ qos: 2 }, "qos"],
+      [{ virtual_host: "/shop" }, "virtual_host"],
+      [{ id_header: "message-id" }, "id_header"],
+      [{ protocol: "stomp", subscriptions: ["/queue/x"], id_header: "x:y" }, "id_header"],
+      [{ client_id: "x".repeat(65) }, "client_id"],
+      [{ protocol: "json", url: "wss://f.example/x", subscriptions: ["a/#"] }, "subscriptions"],
+      [{ protocol: "json", url: "wss://f.example/x", subscriptions: [], durable: true }, "durable"],
+      [{ protocol: "local", url: "http://127.0.0.1:8765/" }, "protocol"],
+    ];
+    for (const [changes, field] of cases) {
+      const error = await rejection(backend.saveSource(mqtt(changes)));
+      expect([error.code, error.field], JSON.stringify(changes)).toEqual(["invalid", field]);
+    }
+  });
+
+  it("tests a broker connection", async () => {
+    const backend = mock();
+    expect(await backend.testSource(mqtt())).toMatchObject({ connected: true });
+    const refused = await backend.testSource(mqtt({ credentials: { kind: "basic", username: "herald", password: "wrong" } }));
+    expect(refused).toMatchObject({ connected: false, auth_failed: true });
+  });
+});
+
+describe("MockBackend publish API", () => {
+  it("is off on port 8765, with no source, until it is first set", async () => {
+    const backend = mock();
+    expect(await backend.getPublishApi()).toEqual({
+      enabled: false,
+      port: 8765,
+      url: "http://127.0.0.1:8765/publish",
+      source_id: null,
+      state: "disabled",
+      last_error: null,
+    });
+    expect((await backend.listSources()).some((source) => source.protocol === "local")).toBe(false);
+    expect((await rejection(backend.regeneratePublishToken())).field, "nothing to regenerate yet").toBe("enabled");
+  });
+
+  it("makes a token the first time it is turned on, and only then", async () => {
+    const backend = mock();
+    const first = await backend.setPublishApi({ enabled: true, port: 8765 });
+    expect(first.new_token).toMatch(/^\S{16,}$/);
+    expect(first.api).toMatchObject({ enabled: true, state: "connected", source_id: expect.any(Number) });
+    const local = (await backend.listSources()).find((source) => source.id === first.api.source_id);
+    expect(local).toMatchObject({ name: "Local", protocol: "local", enabled: true, state: "connected" });
+
+    const off = await backend.setPublishApi({ enabled: false, port: 8765 });
+    expect(off.new_token).toBeNull();
+    expect(off.api).toMatchObject({ enabled: false, state: "disabled", source_id: first.api.source_id });
+    const again = await backend.setPublishApi({ enabled: true, port: 9123 });
+    expect(again.new_token).toBeNull();
+    expect(again.api.url).toBe("http://127.0.0.1:9123/publish");
+    expect(backend.publishApi.token).toBe(first.new_token);
+  });
+
+  it("regenerates a token every time it is asked", async () => {
+    const backend = mock();
+    const { new_token: first } = await backend.setPublishApi({ enabled: true, port: 8765 });
+    const { new_token: second } = await backend.regeneratePublishToken();
+    const { new_token: third } = await backend.regeneratePublishToken();
+    expect(new Set([first, second, third]).size).toBe(3);
+    expect(backend.publishApi.token).toBe(third);
+  });
+
+  it("refuses a port below 1024 with field port", async () => {
+    const backend = mock();
+    for (const port of [0, 80, 1023]) {
+      const error = await rejection(backend.setPublishApi({ enabled: true, port }));
+      expect([error.code, error.field, error.message], String(port)).toEqual(["invalid", "port", "pick a port from 1024 to 65535"]);
+    }
+    // Beyond a u16 the command is never reached.
+    expect((await rejection(backend.setPublishApi({ enabled: true, port: 65_536 }))).code).toBe("ipc");
+    expect(backend.publishApi).toMatchObject({ enabled: false, token: null, sourceId: null });
+  });
+
+  it("makes its source when first set, even off, without a token", async () => {
+    const backend = mock();
+    const off = await backend.setPublishApi({ enabled: false, port: 8765 });
+    expect(off).toMatchObject({ new_token: null, api: { enabled: false, state: "disabled", source_id: expect.any(Number) } });
+    const on = await backend.setPublishApi({ enabled: true, port: 8765 });
+    expect(on.new_token).not.toBeNull();
+  });
+});
+
+describe("MockBackend import of broker sources", () => {
+  it("accepts export lines from every protocol", async () => {
+    const backend = mock({ count: 1 });
+    await backend.exportMessages();
+    const line = JSON.parse(backend.lastExport!.contents.split("\n")[0]!);
+    const report = await backend.importMessages(`${JSON.stringify({ ...line, source: "Bus", source_protocol: "stomp", remote_id: "s-1" })}\n`);
+    expect(report).toMatchObject({ imported: 1, sources_created: ["Bus"] });
+    const error = await rejection(backend.importMessages(`${JSON.stringify({ ...line, source_protocol: "amqp" })}\n`));
+    expect(error.message).toContain("expected one of `ntfy`, `gotify`, `json`, `stomp`, `mqtt`, `local`");
+  });
+});
+

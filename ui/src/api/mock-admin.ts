@@ -7,9 +7,25 @@
 import type { ProbeView } from "../bindings/ProbeView";
 import type { ProtocolView } from "../bindings/ProtocolView";
 import type { SourceInput } from "../bindings/SourceInput";
-import { MAX_FRAME_RANGE, READ_TIMEOUT_RANGE, type SourceProblem } from "../lib/source-rules";
+import {
+  MAX_CLIENT_ID_CHARS,
+  MAX_FRAME_RANGE,
+  PROTOCOLS,
+  READ_TIMEOUT_RANGE,
+  type BrokerField,
+  type SourceProblem,
+} from "../lib/source-rules";
 import { BackendError } from "./backend";
 import type { MockCredentials, MockMessage } from "./mock-data";
+
+/** How Rust names a broker setting given to another protocol. */
+const BROKER_FIELD_NAMES: Record<BrokerField, string> = {
+  subscriptions: "destinations and topic filters",
+  virtual_host: "a virtual host",
+  client_id: "a client id",
+  id_header: "a message id header",
+  durable: "a durable subscription",
+};
 
 /** The English text Rust would send for a problem. */
 export function englishProblem(problem: SourceProblem): string {
@@ -50,6 +66,30 @@ export function englishProblem(problem: SourceProblem): string {
       return "the token must not be empty";
     case "basicRequired":
       return "username and password must not be empty";
+    case "brokerToken":
+      return "brokers log in with a username and password, not a token";
+    case "subscriptionsRequired":
+      return problem.protocol === "stomp"
+        ? "subscribe to at least one destination, e.g. /exchange/amq.topic/alerts.#"
+        : "subscribe to at least one topic filter, e.g. alerts/#";
+    case "subscriptionEmpty":
+    case "mqttHash":
+    case "mqttPlus":
+      return `${JSON.stringify(problem.subscription)} is not valid: '#' may only be the last level and '+' a whole level, e.g. sensors/+/alarm`;
+    case "stompDestination":
+      return `${JSON.stringify(problem.subscription)} is not valid: a destination starts with '/', e.g. /queue/alerts or /topic/orders.#`;
+    case "brokerOnly":
+      return `${BROKER_FIELD_NAMES[problem.field]} apply to stomp and mqtt sources only`;
+    case "qos":
+      return "the quality of service is 0 or 1";
+    case "mqttVirtualHost":
+      return "mqtt has no virtual host; RabbitMQ reads it from the username (vhost:user)";
+    case "mqttIdHeader":
+      return "mqtt 3.1.1 messages have no headers; map an id from the payload instead";
+    case "idHeader":
+      return `${JSON.stringify(problem.header)} is not a header name`;
+    case "clientId":
+      return `keep the client id to ${MAX_CLIENT_ID_CHARS} printable characters`;
     case "readTimeout":
       return `read timeout must be between ${READ_TIMEOUT_RANGE.min} and ${READ_TIMEOUT_RANGE.max} seconds`;
     case "maxFrame":
@@ -97,6 +137,9 @@ const FIRST_MESSAGES: Record<ProtocolView, string[]> = {
   ntfy: ["Order #418230 paid", "Build #5120 passed on main", "库存告警：A-1042 库存不足"],
   gotify: ["Backup finished", "磁盘空间不足：/var 剩余 4%", "Unusual transfer: ¥182,400"],
   json: ["冷库 3 号温度 -2°C", "Humidity sensor H-42 offline"],
+  stomp: ["Order #418231 shipped", "支付回调失败：订单 #418232"],
+  mqtt: ["sensors/cold-room-3/alarm: -1.5°C", "门禁 B2 被强制打开"],
+  local: ["Backup finished"],
 };
 
 /**
@@ -241,8 +284,9 @@ export function parseExportLine(text: string): ExportLine | string {
     const actual = Array.isArray(record[key]) ? "array" : typeof record[key];
     if (actual !== type) return `invalid type for \`${key}\`: expected ${type}`;
   }
-  if (!["ntfy", "gotify", "json"].includes(record.source_protocol as string)) {
-    return `unknown variant \`${String(record.source_protocol)}\`, expected one of \`ntfy\`, \`gotify\`, \`json\``;
+  if (!(PROTOCOLS as readonly unknown[]).includes(record.source_protocol)) {
+    const expected = PROTOCOLS.map((protocol) => `\`${protocol}\``).join(", ");
+    return `unknown variant \`${String(record.source_protocol)}\`, expected one of ${expected}`;
   }
   const priority = record.priority as number;
   if (!Number.isInteger(priority) || priority < 1 || priority > 5) return `priority ${priority} is outside 1–5`;

@@ -7,7 +7,7 @@ import type { ActionView } from "../bindings/ActionView";
 import type { AttachmentView } from "../bindings/AttachmentView";
 import type { FieldMapInput } from "../bindings/FieldMapInput";
 import type { ProtocolView } from "../bindings/ProtocolView";
-import { DEFAULT_MAP, DEFAULT_MAX_FRAME_BYTES, DEFAULT_READ_TIMEOUT_SECS } from "../lib/source-rules";
+import { DEFAULT_MAP, DEFAULT_MAX_FRAME_BYTES, DEFAULT_QOS, DEFAULT_READ_TIMEOUT_SECS } from "../lib/source-rules";
 
 export type MockMessage = {
   id: number;
@@ -58,6 +58,13 @@ export type MockSource = {
   readTimeoutSecs: number;
   maxFrameBytes: number;
   credentials: MockCredentials;
+  /** STOMP destinations or MQTT topic filters. */
+  subscriptions: string[];
+  virtualHost: string;
+  clientId: string;
+  qos: number;
+  durable: boolean;
+  idHeader: string;
   /** "none", "keyring" or "database", as `SourceSettings.secret_store`. */
   secretStore: string;
   /** Removed sources keep their row (and name) for the messages they left behind. */
@@ -131,6 +138,21 @@ export const DEMO_SOURCES: MockSource[] = [
     textFrames: true,
     readTimeoutSecs: 300,
   }),
+  source(7, "Order events", "stomp", "connected", {
+    url: "wss://rabbit.example.com:15673/ws",
+    subscriptions: ["/exchange/amq.topic/orders.#", "/queue/alerts"],
+    virtualHost: "/shop",
+    clientId: "herald-order-events",
+    durable: true,
+    credentials: { username: "herald", password: "demo-passcode" },
+    secretStore: "keyring",
+  }),
+  source(8, "Cold rooms", "mqtt", "connected", {
+    url: "ws://mqtt.warehouse.lan:15675/ws",
+    subscriptions: ["sensors/+/alarm", "cold-room/#"],
+    clientId: "herald-cold-rooms",
+    map: { ...DEFAULT_MAP, title: "/alarm", body: "/detail" },
+  }),
 ];
 
 function source(
@@ -167,6 +189,12 @@ function source(
     readTimeoutSecs: DEFAULT_READ_TIMEOUT_SECS,
     maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
     credentials: {},
+    subscriptions: [],
+    virtualHost: "",
+    clientId: "",
+    qos: DEFAULT_QOS,
+    durable: protocol === "mqtt",
+    idHeader: "",
     secretStore: "none",
     removedAt: null,
     ...config,
@@ -180,6 +208,7 @@ export function copySource(source: MockSource): MockSource {
     headers: source.headers.map(([name, value]) => [name, value]),
     map: { ...source.map },
     credentials: { ...source.credentials },
+    subscriptions: [...source.subscriptions],
   };
 }
 
@@ -369,6 +398,39 @@ const TEMPLATES: Record<number, Template[]> = {
       actions: [],
       attachment: null,
     }),
+  ],
+  // The broker sources only hear live messages; the generated history has none from them.
+  7: [
+    (p) => {
+      const order = p.int(100000, 999999);
+      return {
+        topic: "/exchange/amq.topic/orders.shipped",
+        title: `Order #${order} shipped`,
+        body: `Order #${order} left the ${p.one(CITIES)} warehouse with ${p.one(["SF Express", "DHL", "UPS"])}.`,
+        markdown: false,
+        priority: 2,
+        tags: ["package"],
+        click: `https://shop.example.com/orders/${order}`,
+        actions: [],
+        attachment: null,
+      };
+    },
+  ],
+  8: [
+    (p) => {
+      const room = p.int(1, 6);
+      return {
+        topic: `sensors/cold-room-${room}/alarm`,
+        title: `冷库 ${room} 号门未关`,
+        body: `冷库 ${room} 号的门已打开 ${p.int(2, 12)} 分钟。`,
+        markdown: false,
+        priority: 4,
+        tags: ["warning"],
+        click: null,
+        actions: [],
+        attachment: null,
+      };
+    },
   ],
 };
 

@@ -7,8 +7,10 @@
  * for the admin screens, the source rules of `lib/source-rules.ts` with
  * Rust's wording, write-only secrets, a probe answered from the URL
  * (`mock-admin.ts`), retention that prunes, and JSON Lines export/import;
- * and routing rules, the notification policy and do-not-disturb
- * (`mock-rules.ts`), with the rules applied to the messages it receives.
+ * the local publish API (a token made on first enable or on regeneration,
+ * and a "local" source its messages are filed under); and routing rules,
+ * the notification policy and do-not-disturb (`mock-rules.ts`), with the
+ * rules applied to the messages it receives.
  */
 import type { ActionView } from "../bindings/ActionView";
 import type { AttachmentView } from "../bindings/AttachmentView";
@@ -23,6 +25,9 @@ import type { MessageRow } from "../bindings/MessageRow";
 import type { PauseInput } from "../bindings/PauseInput";
 import type { PolicyInput } from "../bindings/PolicyInput";
 import type { ProbeView } from "../bindings/ProbeView";
+import type { PublishApiChange } from "../bindings/PublishApiChange";
+import type { PublishApiInput } from "../bindings/PublishApiInput";
+import type { PublishApiView } from "../bindings/PublishApiView";
 import type { QuietView } from "../bindings/QuietView";
 import type { RuleInput } from "../bindings/RuleInput";
 import type { RulePreview } from "../bindings/RulePreview";
@@ -33,7 +38,8 @@ import type { SourceSettings } from "../bindings/SourceSettings";
 import type { SourceView } from "../bindings/SourceView";
 import { findCharRanges } from "../lib/highlight";
 import { RENDERED_BODY_CHARS } from "../lib/limits";
-import { checkSource, DEFAULT_MAP, normalizeSourceUrl } from "../lib/source-rules";
+import { DEFAULT_PUBLISH_PORT, PUBLISH_PORT_RANGE } from "../lib/publish-api";
+import { checkSource, DEFAULT_MAP, isBroker, normalizeSourceUrl, usesFieldMap } from "../lib/source-rules";
 import { BackendError, type Backend } from "./backend";
 import type { HeraldEvent } from "./events";
 import {
@@ -87,6 +93,9 @@ const DEFAULT_SETTINGS: SettingsView = {
   export_dir: "/home/you/Downloads",
 };
 
+/** A port the mock pretends another program listens on, to show the API's "retrying" state. */
+export const TAKEN_PUBLISH_PORT = 8080;
+
 const PREVIEW_CHARS = 160;
 const MINUTE = 60_000;
 
@@ -113,6 +122,15 @@ export class MockBackend implements Backend {
   /** Every `saveRule` input and `previewRules` call, for tests of the rule form. */
   readonly savedRules: RuleInput[] = [];
   readonly previews: { rule: RuleInput | null; limit: number }[] = [];
+  /** The local publish API; `token` is what a script must send, never shown again after it is made. */
+  publishApi: { enabled: boolean; port: number; token: string | null; sourceId: number | null } = {
+    enabled: false,
+    port: DEFAULT_PUBLISH_PORT,
+    token: null,
+    sourceId: null,
+  };
+  /** Every `setPublishApi` input, for tests of the settings. */
+  readonly publishInputs: PublishApiInput[] = [];
 
   private readonly factory: MessageFactory;
   private readonly now: () => number;
@@ -466,6 +484,9 @@ export class MockBackend implements Backend {
    * its field.
    */
   private checkInput(input: SourceInput, options: { requireName: boolean }): string {
+    if (input.protocol === "local") {
+      throw new BackendError("invalid", "the publish api is set up in the settings (or with `herald publish-api`)", "protocol");
+    }
     const existing = input.id === null ? undefined : this.findSource(input.id);
     const problems = checkSource(input, {
       otherNames: this.liveSources()
@@ -505,6 +526,7 @@ export class MockBackend implements Backend {
         read_timeout_secs: source.readTimeoutSecs,
         max_frame_bytes: source.maxFrameBytes,
         credentials: { kind: "keep" },
+        ...brokerFields(source),
       },
       stored_credentials: stored,
       username: stored === "basic" ? (username ?? null) : null,
@@ -552,6 +574,7 @@ export class MockBackend implements Backend {
       read_timeout_secs: source.readTimeoutSecs,
       max_frame_bytes: source.maxFrameBytes,
       credentials: { kind: "keep" },
+      ...brokerFields(source),
     };
   }
 
@@ -563,6 +586,7 @@ export class MockBackend implements Backend {
     const credentials = effectiveCredentials(input, existing?.credentials ?? {});
     const storedHeaders = new Map(existing?.headers ?? []);
     const json = input.protocol === "json";
+    const broker = isBroker(input.protocol);
     const source: MockSource = {
       ...(existing ?? {
         id: Math.max(0, ...this.sources.map((candidate) => candidate.id)) + 1,
@@ -580,7 +604,7 @@ export class MockBackend implements Backend {
       enabled: input.enabled,
       authInQuery: input.auth_in_query,
       headers: input.headers.map((header) => [header.name.trim(), header.value ?? storedHeaders.get(header.name.trim()) ?? ""]),
-      map: json ? { ...input.map } : { ...DEFAULT_MAP },
+      map: usesFieldMap(input.protocol) ? { ...input.map } : { ...DEFAULT_MAP },
       subscribeFrame: json ? input.subscribe_frame : "",
       resumeUrl: json ? input.resume_url.trim() : "",
       textFrames: json && input.text_frames,
@@ -588,6 +612,13 @@ export class MockBackend implements Backend {
       readTimeoutSecs: input.read_timeout_secs,
       maxFrameBytes: input.max_frame_bytes,
       credentials,
+      subscriptions: broker ? input.subscriptions.map((subscription) => subscription.trim()).filter((subscription) => subscription !== "") : [],
+      virtualHost: input.protocol === "stomp" ? input.virtual_host.trim() : "",
+      // As the backend does: a broker saved without a client id gets one, which the form then sends back.
+      clientId: broker ? input.client_id.trim() || madeUpClientId() : "",
+      qos: input.qos,
+      durable: broker && input.durable,
+      idHeader: input.protocol === "stomp" ? input.id_header.trim() : "",
       secretStore: Object.keys(credentials).length === 0 ? "none" : existing && existing.secretStore !== "none" ? existing.secretStore : "keyring",
     };
     this.connect(source);
@@ -741,6 +772,11 @@ export class MockBackend implements Backend {
       resumeUrl: "",
       textFrames: false,
       caFile: "",
+      subscriptions: [],
+      virtualHost: "",
+      clientId: "",
+      durable: false,
+      idHeader: "",
     });
     this.sources = [...this.sources, created];
     report.sources_created.push(created.name);
@@ -771,6 +807,105 @@ export class MockBackend implements Backend {
       actions: Array.isArray(line.actions) ? (line.actions as ActionView[]) : [],
       attachment: (line.attachment as AttachmentView | null) ?? null,
     };
+  }
+
+  // --- the local publish API ---------------------------------------------------
+
+  private publishView(): PublishApiView {
+    const { enabled, port } = this.publishApi;
+    const source = this.publishSource();
+    return {
+      enabled,
+      port,
+      url: `http://127.0.0.1:${port}/publish`,
+      source_id: source?.id ?? null,
+      state: source?.state ?? "disabled",
+      last_error: source?.lastError ?? null,
+    };
+  }
+
+  private publishSource(): MockSource | undefined {
+    const id = this.publishApi.sourceId;
+    return id === null ? undefined : this.liveSources().find((candidate) => candidate.id === id);
+  }
+
+  /**
+   * The "local" source, made the first time the API is set (on or off),
+   * listens while the API is on; a port another program holds keeps it retrying.
+   */
+  private listen(): void {
+    const { enabled, port } = this.publishApi;
+    let source = this.publishSource();
+    if (!source) {
+      const taken = this.liveSources().some((candidate) => candidate.name === "Local");
+      source = copySource({
+        ...DEMO_SOURCES[0]!,
+        id: Math.max(0, ...this.sources.map((candidate) => candidate.id)) + 1,
+        name: taken ? "Local (publish api)" : "Local",
+        protocol: "local",
+        credentials: {},
+        secretStore: "none",
+        messagesDropped: 0,
+      });
+      this.sources = [...this.sources, source];
+      this.publishApi.sourceId = source.id;
+    }
+    source.url = `http://127.0.0.1:${port}/`;
+    source.enabled = enabled;
+    source.retryAt = null;
+    source.lastError = null;
+    if (!enabled) {
+      source.state = "disabled";
+    } else if (port === TAKEN_PUBLISH_PORT) {
+      source.state = "retrying";
+      source.retryAt = this.now() + 5_000;
+      source.lastError = `cannot listen on 127.0.0.1:${port}: Address already in use (os error 98)`;
+    } else {
+      source.state = "connected";
+    }
+    this.sources = [...this.sources];
+    this.emit({ kind: "source_status", source: source.id });
+  }
+
+  private newPublishToken(): string {
+    const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let token = "hp_";
+    for (let index = 0; index < 32; index += 1) token += alphabet[Math.floor(Math.random() * alphabet.length)];
+    return token;
+  }
+
+  async getPublishApi(): Promise<PublishApiView> {
+    await this.enter("get_publish_api");
+    return this.publishView();
+  }
+
+  async setPublishApi(input: PublishApiInput): Promise<PublishApiChange> {
+    this.publishInputs.push({ ...input });
+    await this.enter("set_publish_api");
+    const { min, max } = PUBLISH_PORT_RANGE;
+    // A port is a u16 on the way in; serde refuses anything else before the command runs.
+    if (!Number.isInteger(input.port) || input.port < 0 || input.port > max) {
+      throw new BackendError("ipc", `invalid args \`input\` for command \`set_publish_api\`: invalid value: integer \`${input.port}\`, expected u16`);
+    }
+    if (input.port < min) throw new BackendError("invalid", `pick a port from ${min} to ${max}`, "port");
+    // The first time it is turned on, a token is made and shown; after that it is only ever regenerated.
+    let newToken: string | null = null;
+    if (input.enabled && this.publishApi.token === null) {
+      newToken = this.newPublishToken();
+      this.publishApi.token = newToken;
+    }
+    this.publishApi.enabled = input.enabled;
+    this.publishApi.port = input.port;
+    this.listen();
+    return { api: this.publishView(), new_token: newToken };
+  }
+
+  async regeneratePublishToken(): Promise<PublishApiChange> {
+    await this.enter("regenerate_publish_token");
+    if (!this.publishSource()) throw new BackendError("invalid", "turn the publish api on first", "enabled");
+    const token = this.newPublishToken();
+    this.publishApi.token = token;
+    return { api: this.publishView(), new_token: token };
   }
 
   // --- routing: rules, notification policy, quiet -----------------------------
@@ -871,6 +1006,24 @@ export class MockBackend implements Backend {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);
   }
+}
+
+/** A client id as the backend makes one up: `herald` and 12 hex digits. */
+function madeUpClientId(): string {
+  const digits = Array.from({ length: 12 }, () => Math.floor(Math.random() * 16).toString(16)).join("");
+  return `herald${digits}`;
+}
+
+/** A stored source's broker settings, as `SourceInput` carries them. */
+function brokerFields(source: MockSource): Pick<SourceInput, "subscriptions" | "virtual_host" | "client_id" | "qos" | "durable" | "id_header"> {
+  return {
+    subscriptions: [...source.subscriptions],
+    virtual_host: source.virtualHost,
+    client_id: source.clientId,
+    qos: source.qos,
+    durable: source.durable,
+    id_header: source.idHeader,
+  };
 }
 
 /**

@@ -8,6 +8,8 @@ import type { SourceView } from "../bindings/SourceView";
 import type { ExportView } from "../bindings/ExportView";
 import type { ImportView } from "../bindings/ImportView";
 import type { ProbeView } from "../bindings/ProbeView";
+import type { PublishApiChange } from "../bindings/PublishApiChange";
+import type { PublishApiView } from "../bindings/PublishApiView";
 import type { SettingsView } from "../bindings/SettingsView";
 import type { SourceSettings } from "../bindings/SourceSettings";
 import type { DeliveryFailureView } from "../bindings/DeliveryFailureView";
@@ -51,6 +53,9 @@ export function tauriBackend(): Backend {
     setRetention: (maxAgeDays, maxPerSource) =>
       call<void>("set_retention", { maxAgeDays, maxPerSource }),
     setAutostart: (enabled) => call<void>("set_autostart", { enabled }),
+    getPublishApi: () => call<PublishApiView>("get_publish_api"),
+    setPublishApi: (input) => call<PublishApiChange>("set_publish_api", { input }),
+    regeneratePublishToken: () => call<PublishApiChange>("regenerate_publish_token"),
     exportMessages: () => call<ExportView>("export_messages"),
     importMessages: (contents) => call<ImportView>("import_messages", { contents }),
     listRules: () => call<RuleView[]>("list_rules"),

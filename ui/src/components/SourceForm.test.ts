@@ -250,3 +250,217 @@ describe("SourceForm: the backend's answers", () => {
     expect(typing).toBe(true);
   });
 });
+
+describe("SourceForm: STOMP and MQTT brokers", () => {
+  const rows = () => screen.queryAllByTestId<HTMLInputElement>("source-field-subscription");
+  const typeRow = (index: number, value: string) => fireEvent.input(rows()[index]!, { target: { value } });
+  const options = (name: string) => [...byTestId<HTMLSelectElement>(`source-field-${name}`).options].map((option) => option.value);
+
+  it("offers the brokers, never the local publish API", async () => {
+    await setup(null);
+    expect(options("protocol")).toEqual(["ntfy", "gotify", "json", "stomp", "mqtt"]);
+    expect([...byTestId<HTMLSelectElement>("source-field-protocol").options].map((option) => option.textContent)).toEqual([
+      "ntfy",
+      "Gotify",
+      "JSON feed",
+      "STOMP",
+      "MQTT",
+    ]);
+  });
+
+  it("shows STOMP's own fields and hides what brokers do not use", async () => {
+    await setup(null);
+    await choose("protocol", "stomp");
+    expect(field("url").placeholder).toBe("ws://broker:15674/ws");
+    expect(screen.getByText(/RabbitMQ Web-STOMP on port 15674/)).toBeTruthy();
+    expect(screen.getByText("Destinations")).toBeTruthy();
+    expect(rows(), "one empty row to type into").toHaveLength(1);
+    expect(rows()[0]!.getAttribute("aria-label")).toBe("Destination 1");
+    expect(field("virtual_host").placeholder).toBe("/");
+    expect(field("id_header").placeholder).toBe("amqp-message-id");
+    expect(field("durable").checked).toBe(false);
+    expect(screen.queryByTestId("source-field-client_id"), "the client id only names a durable subscription").toBeNull();
+    await fireEvent.click(field("durable"));
+    expect(field("client_id")).toBeTruthy();
+    expect(screen.getByText(/Messages published while Herald is off are delivered later/)).toBeTruthy();
+    expect(screen.queryByTestId("source-field-qos")).toBeNull();
+
+    expect(options("credentials")).toEqual(["none", "basic"]);
+    await choose("credentials", "basic");
+    expect(screen.queryByTestId("source-field-token")).toBeNull();
+    expect(screen.queryByTestId("source-field-auth_in_query")).toBeNull();
+    expect(screen.getByText("Sent as the STOMP login and passcode.")).toBeTruthy();
+    // A broker's JSON bodies are mapped like a JSON feed's; the feed-only settings stay hidden.
+    expect(field("map-title").value).toBe("/title");
+    expect(screen.queryByTestId("source-field-subscribe_frame")).toBeNull();
+    expect(screen.queryByTestId("source-field-resume_url")).toBeNull();
+    expect(screen.queryByTestId("source-field-text_frames")).toBeNull();
+    // Headers, the CA file and the limits are still there.
+    for (const name of ["ca_file", "read_timeout_secs", "max_frame_bytes"]) expect(field(name)).toBeTruthy();
+    expect(byTestId("source-add-header")).toBeTruthy();
+    expect(byTestId("source-test")).toBeTruthy();
+  });
+
+  it("needs a destination, checks each one, and sends the STOMP settings", async () => {
+    const { mock, onsaved } = await setup(null);
+    await choose("protocol", "stomp");
+    await type("name", "Shop events");
+    await type("url", "ws://rabbit.example.com:15674/ws");
+    await save();
+    expect(byTestId("source-error-subscriptions").textContent).toBe("Add at least one destination");
+    await waitFor(() => expect(document.activeElement).toBe(rows()[0]));
+    expect(mock.savedInputs).toEqual([]);
+
+    await typeRow(0, "exchange/amq.topic/orders.#");
+    expect(screen.queryByTestId("source-error-subscriptions"), "typing clears the error").toBeNull();
+    await save();
+    expect(byTestId("source-error-subscriptions").textContent).toBe("“exchange/amq.topic/orders.#”: a destination starts with / (e.g. /topic/alerts)");
+    expect(rows()[0]!.getAttribute("aria-invalid")).toBe("true");
+
+    await typeRow(0, " /exchange/amq.topic/orders.# ");
+    await fireEvent.click(byTestId("source-add-subscription"));
+    await fireEvent.click(byTestId("source-add-subscription"));
+    expect(rows()).toHaveLength(3);
+    expect(screen.getAllByTestId("source-remove-subscription")[2]!.getAttribute("aria-label")).toBe("Remove destination 3");
+    await typeRow(1, "/queue/alerts");
+    await fireEvent.click(screen.getAllByTestId("source-remove-subscription")[2]!);
+    expect(rows()).toHaveLength(2);
+    await type("virtual_host", "/shop");
+    await fireEvent.click(field("durable"));
+    await type("client_id", "herald\torders");
+    await type("id_header", "message-id: 1");
+    await save();
+    expect(byTestId("source-error-id_header").textContent).toBe("“message-id: 1” is not a header name: leave out colons and line breaks");
+    expect(byTestId("source-error-client_id").textContent).toBe("Keep the client id to 64 printable characters");
+    expect(screen.queryByTestId("source-error-subscriptions")).toBeNull();
+    await type("client_id", "herald-orders");
+    await type("id_header", "message-id");
+    await choose("credentials", "basic");
+    await type("username", "herald");
+    await type("password", "s3cret");
+    await save();
+    await waitFor(() => expect(onsaved).toHaveBeenCalledWith({ id: expect.any(Number), name: "Shop events", added: true }));
+    expect(mock.savedInputs[0]).toMatchObject({
+      protocol: "stomp",
+      url: "ws://rabbit.example.com:15674/ws",
+      subscriptions: ["/exchange/amq.topic/orders.#", "/queue/alerts"],
+      virtual_host: "/shop",
+      client_id: "herald-orders",
+      durable: true,
+      id_header: "message-id",
+      qos: 1,
+      auth_in_query: false,
+      subscribe_frame: "",
+      resume_url: "",
+      text_frames: false,
+      credentials: { kind: "basic", username: "herald", password: "s3cret" },
+    });
+  });
+
+  it("shows MQTT's fields with a persistent session and QoS 1 to start with", async () => {
+    await setup(null);
+    await choose("protocol", "mqtt");
+    expect(field("url").placeholder).toBe("ws://broker:15675/ws");
+    expect(screen.getByText(/EMQX, HiveMQ and Mosquitto/)).toBeTruthy();
+    expect(screen.getByText("Topic filters")).toBeTruthy();
+    expect(rows()[0]!.placeholder).toBe("alerts/#");
+    expect(byTestId<HTMLSelectElement>("source-field-qos").value).toBe("1");
+    expect(options("qos")).toEqual(["0", "1"]);
+    expect(field("durable").checked).toBe(true);
+    expect(screen.getByText("Persistent session")).toBeTruthy();
+    expect(field("client_id").value).toBe("");
+    expect(screen.getByText(/made up when empty\. Keep it stable for a persistent session/)).toBeTruthy();
+    expect(screen.queryByTestId("source-field-virtual_host")).toBeNull();
+    expect(screen.queryByTestId("source-field-id_header")).toBeNull();
+    expect(options("credentials")).toEqual(["none", "basic"]);
+  });
+
+  it("checks MQTT topic filters and sends the MQTT settings", async () => {
+    const { mock } = await setup(null);
+    await choose("protocol", "mqtt");
+    await type("name", "Freezers");
+    await type("url", "ws://mqtt.warehouse.lan:15675/ws");
+    await typeRow(0, "alerts/#/more");
+    await save();
+    expect(byTestId("source-error-subscriptions").textContent).toBe("“alerts/#/more”: # must be the last level, on its own (e.g. alerts/#)");
+    await typeRow(0, "sensors/a+/alarm");
+    await save();
+    expect(byTestId("source-error-subscriptions").textContent).toBe("“sensors/a+/alarm”: + must be a whole level (e.g. sensors/+/alarm)");
+    expect(mock.savedInputs).toEqual([]);
+
+    await typeRow(0, "sensors/+/alarm");
+    await fireEvent.click(byTestId("source-add-subscription"));
+    await typeRow(1, "cold-room/#");
+    await choose("qos", "0");
+    await fireEvent.click(field("durable"));
+    await type("client_id", "herald-cold");
+    await type("map-title", "/alarm");
+    await save();
+    await waitFor(() => expect(mock.savedInputs).toHaveLength(1));
+    expect(mock.savedInputs[0]).toMatchObject({
+      protocol: "mqtt",
+      subscriptions: ["sensors/+/alarm", "cold-room/#"],
+      client_id: "herald-cold",
+      qos: 0,
+      durable: false,
+      virtual_host: "",
+      id_header: "",
+      credentials: { kind: "none" },
+    });
+    expect(mock.savedInputs[0]!.map.title).toBe("/alarm");
+  });
+
+  it("switches a token to a username and password for a broker", async () => {
+    const { mock } = await setup(null);
+    await choose("credentials", "token");
+    await choose("protocol", "mqtt");
+    expect(byTestId<HTMLSelectElement>("source-field-credentials").value).toBe("basic");
+    await choose("protocol", "ntfy");
+    expect(screen.queryByTestId("source-subscription-row"), "ntfy has no subscriptions").toBeNull();
+    await type("name", "Alerts");
+    await type("url", "https://ntfy.example.com/alerts");
+    await choose("credentials", "none");
+    await save();
+    await waitFor(() => expect(mock.savedInputs).toHaveLength(1));
+    // Broker settings stay at their defaults for other protocols.
+    expect(mock.savedInputs[0]).toMatchObject({ subscriptions: [], virtual_host: "", client_id: "", qos: 1, durable: false, id_header: "" });
+  });
+
+  it("tests a broker connection with the form's subscriptions", async () => {
+    const { mock } = await setup(null);
+    await choose("protocol", "mqtt");
+    await type("url", "ws://mqtt.warehouse.lan:15675/ws");
+    await fireEvent.click(byTestId("source-test"));
+    expect(byTestId("source-error-subscriptions").textContent).toBe("Add at least one topic filter");
+    expect(mock.testedInputs).toEqual([]);
+    await typeRow(0, "alerts/#");
+    await fireEvent.click(byTestId("source-test"));
+    const result = byTestId<HTMLElement>("source-probe-result");
+    await waitFor(() => expect(result.dataset.state).toBe("connected"));
+    expect(mock.testedInputs[0]).toMatchObject({ protocol: "mqtt", subscriptions: ["alerts/#"], durable: true, qos: 1 });
+  });
+
+  it("edits a STOMP source with its password kept write-only", async () => {
+    const { mock, onsaved } = await setup(7);
+    expect(field("name").value).toBe("Order events");
+    expect(byTestId<HTMLSelectElement>("source-field-protocol").disabled).toBe(true);
+    expect(rows().map((row) => row.value)).toEqual(["/exchange/amq.topic/orders.#", "/queue/alerts"]);
+    expect(field("virtual_host").value).toBe("/shop");
+    expect(field("durable").checked).toBe(true);
+    expect(field("client_id").value).toBe("herald-order-events");
+    expect(field("username").value).toBe("herald");
+    expect(field("password").value).toBe("");
+    expect(field("password").placeholder).toBe("stored — leave empty to keep");
+    await fireEvent.click(screen.getAllByTestId("source-remove-subscription")[1]!);
+    await save();
+    await waitFor(() => expect(onsaved).toHaveBeenCalledWith({ id: 7, name: "Order events", added: false }));
+    expect(mock.savedInputs[0]).toMatchObject({
+      id: 7,
+      credentials: { kind: "keep" },
+      subscriptions: ["/exchange/amq.topic/orders.#"],
+      client_id: "herald-order-events",
+      durable: true,
+    });
+    expect(mock.sources.find((source) => source.id === 7)!.credentials).toEqual({ username: "herald", password: "demo-passcode" });
+  });
+});

@@ -9,16 +9,19 @@ import SourcesAdmin from "./SourcesAdmin.svelte";
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0);
 
-async function setup(options: { failing?: string[] } = {}) {
-  const mock = new MockBackend({ count: 200, now: () => NOW, ...options });
+async function setup(options: { failing?: string[]; prepare?: (mock: MockBackend) => Promise<unknown> } = {}) {
+  const { prepare, ...mockOptions } = options;
+  const mock = new MockBackend({ count: 200, now: () => NOW, ...mockOptions });
+  await prepare?.(mock);
   const sources = new SourcesStore(mock);
   const inbox = new InboxStore(mock, { clock: () => NOW });
   const quiet = new QuietStore(mock, { clock: () => NOW });
   await Promise.all([sources.load(), inbox.reload(), quiet.load()]);
   const ontoast = vi.fn();
-  render(SourcesAdmin, { backend: mock, sources, inbox, quiet, ontoast, clock: () => NOW });
+  const onopenpublishapi = vi.fn();
+  render(SourcesAdmin, { backend: mock, sources, inbox, quiet, ontoast, onopenpublishapi, clock: () => NOW });
   await screen.findByTestId("sources-admin");
-  return { mock, sources, inbox, quiet, ontoast };
+  return { mock, sources, inbox, quiet, ontoast, onopenpublishapi };
 }
 
 function row(name: string): HTMLElement {
@@ -37,6 +40,18 @@ describe("SourcesAdmin", () => {
       "CI",
       "Home server",
       "Legacy broker",
+      "Order events",
+      "Cold rooms",
+    ]);
+    expect(screen.getAllByTestId("source-protocol").map((badge) => badge.textContent)).toEqual([
+      "ntfy",
+      "JSON feed",
+      "Gotify",
+      "ntfy",
+      "Gotify",
+      "JSON feed",
+      "STOMP",
+      "MQTT",
     ]);
     expect(within(row("Orders")).getByTestId("source-state").textContent).toBe("connected");
     // The demo's retrying source reconnects 42 s after "now".
@@ -161,5 +176,45 @@ describe("SourcesAdmin", () => {
     await setup();
     expect(within(row("Home server")).getByTestId("source-dropped").textContent).toBe("12 dropped by rules");
     expect(within(row("Orders")).queryByTestId("source-dropped")).toBeNull();
+  });
+
+  it("lists the local publish API's source and sends its Edit to the settings", async () => {
+    // Turning the publish API on makes its "local" source.
+    const { mock, onopenpublishapi } = await setup({ prepare: (mock) => mock.setPublishApi({ enabled: true, port: 8765 }) });
+    const local = row("Local");
+    expect(local.dataset.sourceId).toBe(String(mock.publishApi.sourceId));
+    expect(within(local).getByTestId("source-protocol").textContent).toBe("Local publish API");
+    expect(within(local).getByTestId("source-state").textContent).toBe("connected");
+    expect(within(local).getByTestId("source-local-hint").textContent).toContain("Settings ▸ Local publish API");
+    // It is turned on and off, and never removed, from the settings.
+    expect(within(local).queryByTestId("source-enabled")).toBeNull();
+    expect(within(local).queryByTestId("source-remove")).toBeNull();
+    const edit = within(local).getByTestId("source-edit");
+    expect(edit.getAttribute("aria-label")).toBe("Set up Local in Settings");
+    await fireEvent.click(edit);
+    expect(onopenpublishapi).toHaveBeenCalledTimes(1);
+    expect(screen.queryByTestId("source-form"), "no source form for it").toBeNull();
+    expect(screen.getByTestId("sources-admin")).toBeTruthy();
+
+    // Other sources still open their form.
+    await fireEvent.click(within(row("Cold rooms")).getByTestId("source-edit"));
+    expect((await screen.findByTestId("source-form")).textContent).toContain("Edit “Cold rooms”");
+    expect(onopenpublishapi).toHaveBeenCalledTimes(1);
+  });
+
+  it("shows the local source paused while the publish API is off", async () => {
+    await setup({
+      prepare: async (mock) => {
+        await mock.setPublishApi({ enabled: true, port: 8765 });
+        await mock.setPublishApi({ enabled: false, port: 8765 });
+      },
+    });
+    expect(within(row("Local")).getByTestId("source-state").textContent).toBe("paused");
+    expect(row("Local").dataset.state).toBe("disabled");
+  });
+
+  it("has no local source until the publish API is first turned on", async () => {
+    await setup();
+    expect(screen.getAllByTestId("source-protocol").some((badge) => badge.textContent === "Local publish API")).toBe(false);
   });
 });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { SourceInput } from "../bindings/SourceInput";
-import { checkSource, newSourceInput, normalizeSourceUrl, type SourceContext } from "./source-rules";
+import {
+  checkSource,
+  checkSubscriptions,
+  FORM_PROTOCOLS,
+  newSourceInput,
+  normalizeSourceUrl,
+  subscriptionProblem,
+  type SourceContext,
+} from "./source-rules";
 
 const context: SourceContext = { otherNames: ["Orders"], storedHeaders: ["X-Api-Key"] };
 
@@ -86,5 +94,119 @@ describe("checkSource", () => {
     expect(rules({ read_timeout_secs: Number.NaN })).toEqual(["readTimeout"]);
     expect(rules({ max_frame_bytes: 1023 })).toEqual(["maxFrame"]);
     expect(rules({ max_frame_bytes: 65 * 1024 * 1024 })).toEqual(["maxFrame"]);
+  });
+});
+
+describe("subscriptionProblem", () => {
+  it("wants STOMP destinations that start with a slash", () => {
+    for (const good of ["/exchange/amq.topic/orders.#", "/queue/alerts", "/topic/alerts", "/amq/queue/herald"]) {
+      expect(subscriptionProblem("stomp", good), good).toBeNull();
+    }
+    expect(subscriptionProblem("stomp", "queue/alerts")).toBe("stompDestination");
+    expect(subscriptionProblem("stomp", "alerts")).toBe("stompDestination");
+    expect(subscriptionProblem("stomp", "")).toBe("subscriptionEmpty");
+  });
+
+  it("allows MQTT wildcards only as whole levels, # only last", () => {
+    for (const good of ["alerts/#", "sensors/+/alarm", "#", "+", "+/+", "a//b", "/leading", "cold-room/3", "告警/+"]) {
+      expect(subscriptionProblem("mqtt", good), good).toBeNull();
+    }
+    expect(subscriptionProblem("mqtt", "")).toBe("subscriptionEmpty");
+    expect(subscriptionProblem("mqtt", "alerts/#/more")).toBe("mqttHash");
+    expect(subscriptionProblem("mqtt", "alerts#")).toBe("mqttHash");
+    expect(subscriptionProblem("mqtt", "alerts/a#")).toBe("mqttHash");
+    expect(subscriptionProblem("mqtt", "#/alerts")).toBe("mqttHash");
+    expect(subscriptionProblem("mqtt", "sensors/a+/alarm")).toBe("mqttPlus");
+    expect(subscriptionProblem("mqtt", "sensors+")).toBe("mqttPlus");
+    expect(subscriptionProblem("mqtt", "++")).toBe("mqttPlus");
+  });
+});
+
+describe("checkSubscriptions", () => {
+  it("needs at least one, and reports each bad one", () => {
+    expect(checkSubscriptions("stomp", [])).toEqual([{ field: "subscriptions", rule: "subscriptionsRequired", protocol: "stomp" }]);
+    expect(checkSubscriptions("mqtt", ["alerts/#", "a/#/b", "x+"])).toEqual([
+      { field: "subscriptions", rule: "mqttHash", subscription: "a/#/b" },
+      { field: "subscriptions", rule: "mqttPlus", subscription: "x+" },
+    ]);
+    expect(checkSubscriptions("stomp", ["/topic/a", "/queue/b"])).toEqual([]);
+  });
+
+  it("trims them and leaves blank ones out, as the backend does", () => {
+    expect(checkSubscriptions("mqtt", [" ", ""])).toEqual([{ field: "subscriptions", rule: "subscriptionsRequired", protocol: "mqtt" }]);
+    expect(checkSubscriptions("stomp", ["  /topic/a ", " "])).toEqual([]);
+  });
+});
+
+describe("brokers in checkSource", () => {
+  const stomp = (changes: Partial<SourceInput> = {}) =>
+    checkSource(
+      { ...newSourceInput("stomp"), name: "Orders", url: "ws://broker:15674/ws", subscriptions: ["/topic/orders"], ...changes },
+      { otherNames: [], storedHeaders: [] },
+    ).map((problem) => problem.rule);
+
+  it("accepts a broker source with subscriptions and a field map", () => {
+    expect(stomp()).toEqual([]);
+    expect(stomp({ map: { ...newSourceInput().map, title: "/subject" } })).toEqual([]);
+    expect(stomp({ credentials: { kind: "basic", username: "guest", password: "guest" } })).toEqual([]);
+  });
+
+  it("needs subscriptions, a username and password rather than a token, and QoS 0 or 1", () => {
+    expect(stomp({ subscriptions: [] })).toEqual(["subscriptionsRequired"]);
+    expect(stomp({ subscriptions: ["topic/orders"] })).toEqual(["stompDestination"]);
+    expect(stomp({ credentials: { kind: "token", token: "tk" } })).toEqual(["brokerToken"]);
+    expect(stomp({ qos: 2 })).toEqual(["qos"]);
+    expect(stomp({ id_header: "x-id: 1" })).toEqual(["idHeader"]);
+    expect(stomp({ client_id: "c".repeat(65) })).toEqual(["clientId"]);
+    expect(stomp({ client_id: "bad\u0007id" })).toEqual(["clientId"]);
+    expect(stomp({ client_id: "客".repeat(64), virtual_host: "/shop", id_header: "x-id", durable: true })).toEqual([]);
+    expect(stomp({ map: { ...newSourceInput().map, title: "subject" } })).toEqual(["pointer"]);
+    // Text frames stay a JSON feed's setting: broker bodies that are not JSON are always text.
+    expect(stomp({ text_frames: true })).toEqual(["jsonOnly"]);
+  });
+
+  it("gives MQTT no virtual host or message id header", () => {
+    const mqtt = (changes: Partial<SourceInput>) =>
+      checkSource(
+        { ...newSourceInput("mqtt"), name: "Rooms", url: "ws://broker:15675/ws", subscriptions: ["rooms/#"], ...changes },
+        context,
+      ).map((problem) => problem.rule);
+    expect(mqtt({})).toEqual([]);
+    expect(mqtt({ virtual_host: "/shop" })).toEqual(["mqttVirtualHost"]);
+    expect(mqtt({ id_header: "x-id" })).toEqual(["mqttIdHeader"]);
+  });
+
+  it("keeps broker settings off other protocols", () => {
+    expect(rules({ subscriptions: [] })).toEqual([]);
+    expect(rules({ qos: 0 }), "QoS is a broker's only").toEqual([]);
+    const problems = checkSource(input({ subscriptions: ["a"], virtual_host: "/", client_id: "c", id_header: "h", durable: true }), context);
+    expect(problems.map((problem) => [problem.field, problem.rule])).toEqual([
+      ["subscriptions", "brokerOnly"],
+      ["virtual_host", "brokerOnly"],
+      ["client_id", "brokerOnly"],
+      ["id_header", "brokerOnly"],
+      ["durable", "brokerOnly"],
+    ]);
+  });
+});
+
+describe("newSourceInput", () => {
+  it("starts every protocol with the broker defaults, a persistent session for MQTT only", () => {
+    for (const protocol of FORM_PROTOCOLS) {
+      expect(newSourceInput(protocol), protocol).toMatchObject({
+        protocol,
+        subscriptions: [],
+        virtual_host: "",
+        client_id: "",
+        qos: 1,
+        durable: protocol === "mqtt",
+        id_header: "",
+      });
+    }
+  });
+
+  it("normalises broker URLs like JSON feeds': http becomes ws, the path stays", () => {
+    expect(normalizeSourceUrl("stomp", "http://broker:15674/ws")).toEqual({ url: "ws://broker:15674/ws" });
+    expect(normalizeSourceUrl("mqtt", "wss://broker.example.com:15676/ws")).toEqual({ url: "wss://broker.example.com:15676/ws" });
   });
 });

@@ -21,7 +21,13 @@ export type SourceField =
   | "credentials"
   | "subscribe_frame"
   | "read_timeout_secs"
-  | "max_frame_bytes";
+  | "max_frame_bytes"
+  | "subscriptions"
+  | "virtual_host"
+  | "client_id"
+  | "qos"
+  | "durable"
+  | "id_header";
 
 export const SOURCE_FIELDS: readonly SourceField[] = [
   "name",
@@ -34,7 +40,37 @@ export const SOURCE_FIELDS: readonly SourceField[] = [
   "subscribe_frame",
   "read_timeout_secs",
   "max_frame_bytes",
+  "subscriptions",
+  "virtual_host",
+  "client_id",
+  "qos",
+  "durable",
+  "id_header",
 ];
+
+/** Every protocol a source can speak, as `ProtocolView` lists them. */
+export const PROTOCOLS: readonly ProtocolView[] = ["ntfy", "gotify", "json", "stomp", "mqtt", "local"];
+
+/** The protocols the source form offers: the local publish API is set up in the settings instead. */
+export type FormProtocol = Exclude<ProtocolView, "local">;
+export const FORM_PROTOCOLS: readonly FormProtocol[] = ["ntfy", "gotify", "json", "stomp", "mqtt"];
+
+/** Message brokers: they subscribe to destinations or topic filters and sign in with a username and password. */
+export type BrokerProtocol = "stomp" | "mqtt";
+
+export function isBroker(protocol: ProtocolView): protocol is BrokerProtocol {
+  return protocol === "stomp" || protocol === "mqtt";
+}
+
+/** Whether a source's frames are mapped with JSON Pointers: JSON feeds, and broker messages that carry JSON. */
+export function usesFieldMap(protocol: ProtocolView): boolean {
+  return protocol === "json" || isBroker(protocol);
+}
+
+/** A protocol `ProtocolView` knows, for a `SourceView.protocol` (a string). */
+export function knownProtocol(protocol: string): ProtocolView | null {
+  return (PROTOCOLS as readonly string[]).includes(protocol) ? (protocol as ProtocolView) : null;
+}
 
 export type MapField = keyof FieldMapInput;
 
@@ -77,8 +113,63 @@ export type SourceProblem =
   | { field: "credentials"; rule: "gotifyBasic" }
   | { field: "credentials"; rule: "tokenRequired" }
   | { field: "credentials"; rule: "basicRequired" }
+  | { field: "credentials"; rule: "brokerToken" }
   | { field: "read_timeout_secs"; rule: "readTimeout" }
-  | { field: "max_frame_bytes"; rule: "maxFrame" };
+  | { field: "max_frame_bytes"; rule: "maxFrame" }
+  | { field: "subscriptions"; rule: "subscriptionsRequired"; protocol: BrokerProtocol }
+  | { field: "subscriptions"; rule: SubscriptionRule; subscription: string }
+  | { field: BrokerField; rule: "brokerOnly" }
+  | { field: "qos"; rule: "qos" }
+  | { field: "virtual_host"; rule: "mqttVirtualHost" }
+  | { field: "id_header"; rule: "mqttIdHeader" }
+  | { field: "id_header"; rule: "idHeader"; header: string }
+  | { field: "client_id"; rule: "clientId" };
+
+/** The settings only brokers take; another protocol must leave them empty (and `durable` off). */
+export type BrokerField = "subscriptions" | "virtual_host" | "client_id" | "id_header" | "durable";
+
+/** A client id is kept to this many printable characters. */
+export const MAX_CLIENT_ID_CHARS = 64;
+
+/** What can be wrong with one STOMP destination or MQTT topic filter. */
+export type SubscriptionRule = "subscriptionEmpty" | "stompDestination" | "mqttHash" | "mqttPlus";
+
+/**
+ * Checks one STOMP destination (it starts with `/`: `/queue/alerts`,
+ * `/topic/alerts`, `/exchange/amq.topic/orders.#`) or MQTT topic filter
+ * (not empty; `#` only as the whole last level, `+` only as a whole level:
+ * `alerts/#`, `sensors/+/alarm`). Null when it is fine.
+ */
+export function subscriptionProblem(protocol: BrokerProtocol, subscription: string): SubscriptionRule | null {
+  if (subscription === "") return "subscriptionEmpty";
+  if (protocol === "stomp") return subscription.startsWith("/") && !/[\r\n\0]/.test(subscription) ? null : "stompDestination";
+  const levels = subscription.split("/");
+  for (const [index, level] of levels.entries()) {
+    if (level.includes("#") && (level !== "#" || index !== levels.length - 1)) return "mqttHash";
+    if (level.includes("+") && level !== "+") return "mqttPlus";
+  }
+  return null;
+}
+
+/**
+ * Every problem with a broker source's subscriptions, in order. Each is
+ * trimmed and blank ones are left out, as the backend does; at least one
+ * must remain.
+ */
+export function checkSubscriptions(protocol: BrokerProtocol, subscriptions: readonly string[]): SourceProblem[] {
+  const given = subscriptions.map((subscription) => subscription.trim()).filter((subscription) => subscription !== "");
+  if (given.length === 0) return [{ field: "subscriptions", rule: "subscriptionsRequired", protocol }];
+  const problems: SourceProblem[] = [];
+  for (const subscription of given) {
+    const rule = subscriptionProblem(protocol, subscription);
+    if (rule !== null) problems.push({ field: "subscriptions", rule, subscription });
+  }
+  return problems;
+}
+
+/** The MQTT quality of service a source may ask for. */
+export const QOS_LEVELS = [0, 1] as const;
+export const DEFAULT_QOS = 1;
 
 /** A blank source of this protocol, as the add form starts. */
 export function newSourceInput(protocol: ProtocolView = "ntfy"): SourceInput {
@@ -98,6 +189,13 @@ export function newSourceInput(protocol: ProtocolView = "ntfy"): SourceInput {
     read_timeout_secs: DEFAULT_READ_TIMEOUT_SECS,
     max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
     credentials: { kind: "none" },
+    subscriptions: [],
+    virtual_host: "",
+    client_id: "",
+    qos: DEFAULT_QOS,
+    // A persistent session is what MQTT sources start with; a STOMP durable subscription is asked for.
+    durable: protocol === "mqtt",
+    id_header: "",
   };
 }
 
@@ -169,9 +267,14 @@ export function checkSource(input: SourceInput, context: SourceContext): SourceP
   const url = normalizeSourceUrl(input.protocol, input.url);
   if ("problem" in url) problems.push(url.problem);
 
+  problems.push(...checkBrokerSettings(input));
+  const broker = isBroker(input.protocol);
+
   const credentials = input.credentials;
   if (credentials.kind === "basic" && input.protocol === "gotify") {
     problems.push({ field: "credentials", rule: "gotifyBasic" });
+  } else if (credentials.kind === "token" && broker) {
+    problems.push({ field: "credentials", rule: "brokerToken" });
   } else if (credentials.kind === "token" && credentials.token.trim() === "") {
     problems.push({ field: "credentials", rule: "tokenRequired" });
   } else if (credentials.kind === "basic" && (credentials.username.trim() === "" || credentials.password === "")) {
@@ -179,7 +282,7 @@ export function checkSource(input: SourceInput, context: SourceContext): SourceP
   }
 
   const json = input.protocol === "json";
-  if (json) {
+  if (usesFieldMap(input.protocol)) {
     for (const field of MAP_FIELDS) {
       const pointer = input.map[field];
       if (pointer !== "" && !pointer.startsWith("/")) problems.push({ field: "map", rule: "pointer", mapField: field, pointer });
@@ -213,6 +316,37 @@ export function checkSource(input: SourceInput, context: SourceContext): SourceP
 
   if (!inRange(input.read_timeout_secs, READ_TIMEOUT_RANGE)) problems.push({ field: "read_timeout_secs", rule: "readTimeout" });
   if (!inRange(input.max_frame_bytes, MAX_FRAME_RANGE)) problems.push({ field: "max_frame_bytes", rule: "maxFrame" });
+  return problems;
+}
+
+/**
+ * The broker settings: subscriptions, QoS, virtual host (STOMP), client id
+ * and message id header (STOMP), as `save_source` checks them; none of them
+ * on another protocol.
+ */
+export function checkBrokerSettings(input: SourceInput): SourceProblem[] {
+  const protocol = input.protocol;
+  const virtualHost = input.virtual_host.trim();
+  const clientId = input.client_id.trim();
+  const idHeader = input.id_header.trim();
+  if (!isBroker(protocol)) {
+    const given: [BrokerField, boolean][] = [
+      ["subscriptions", input.subscriptions.some((subscription) => subscription.trim() !== "")],
+      ["virtual_host", virtualHost !== ""],
+      ["client_id", clientId !== ""],
+      ["id_header", idHeader !== ""],
+      ["durable", input.durable],
+    ];
+    return given.filter(([, set]) => set).map(([field]) => ({ field, rule: "brokerOnly" }));
+  }
+  const problems = checkSubscriptions(protocol, input.subscriptions);
+  if (!(QOS_LEVELS as readonly number[]).includes(input.qos)) problems.push({ field: "qos", rule: "qos" });
+  if (protocol === "mqtt" && virtualHost !== "") problems.push({ field: "virtual_host", rule: "mqttVirtualHost" });
+  if (protocol === "mqtt" && idHeader !== "") problems.push({ field: "id_header", rule: "mqttIdHeader" });
+  else if (/[:\r\n]/.test(idHeader)) problems.push({ field: "id_header", rule: "idHeader", header: idHeader });
+  if ([...clientId].length > MAX_CLIENT_ID_CHARS || /[\u0000-\u001f\u007f-\u009f]/.test(clientId)) {
+    problems.push({ field: "client_id", rule: "clientId" });
+  }
   return problems;
 }
 

@@ -19,10 +19,15 @@ import {
   checkSource,
   DEFAULT_MAP,
   DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_QOS,
   DEFAULT_READ_TIMEOUT_SECS,
+  isBroker,
+  MAX_CLIENT_ID_CHARS,
   MAX_FRAME_RANGE,
   READ_TIMEOUT_RANGE,
   SOURCE_FIELDS,
+  usesFieldMap,
+  type FormProtocol,
   type SourceField,
   type SourceProblem,
 } from "../lib/source-rules";
@@ -34,8 +39,16 @@ export type AuthKind = "none" | "token" | "basic";
 /** One header row. `storedName` is set for a header loaded from the backend, whose value is withheld. */
 export type HeaderRow = { key: number; name: string; value: string; storedName: string | null };
 
-/** Which credential kinds a protocol takes: username/password is ntfy's alone. */
+/** One STOMP destination or MQTT topic filter, as typed. */
+export type SubscriptionRow = { key: number; value: string };
+
+/**
+ * Which credential kinds a protocol takes: brokers sign in with a username
+ * and password only (STOMP login/passcode, MQTT username/password), ntfy
+ * with either, Gotify and JSON feeds with a token.
+ */
 export function authKindsFor(protocol: ProtocolView): AuthKind[] {
+  if (isBroker(protocol)) return ["none", "basic"];
   return protocol === "ntfy" ? ["none", "token", "basic"] : ["none", "token"];
 }
 
@@ -63,6 +76,17 @@ function problemText(problem: SourceProblem): string {
       return t("sourceForm.errors.readTimeout", READ_TIMEOUT_RANGE);
     case "maxFrame":
       return t("sourceForm.errors.maxFrame", MAX_FRAME_KIB);
+    case "subscriptionEmpty":
+    case "stompDestination":
+    case "mqttHash":
+    case "mqttPlus":
+      return t(`sourceForm.errors.${problem.rule}`, { subscription: problem.subscription });
+    case "subscriptionsRequired":
+      return t(`sourceForm.errors.subscriptionsRequired.${problem.protocol}`);
+    case "idHeader":
+      return t("sourceForm.errors.idHeader", { header: problem.header });
+    case "clientId":
+      return t("sourceForm.errors.clientId", { max: MAX_CLIENT_ID_CHARS });
     default:
       return t(`sourceForm.errors.${problem.rule}`);
   }
@@ -77,7 +101,7 @@ export class SourceFormStore extends FieldForm<SourceField> {
   /** The name as stored, for the title while it is being edited. */
   storedName = $state("");
   name = $state("");
-  protocol = $state<ProtocolView>("ntfy");
+  protocol = $state<FormProtocol>("ntfy");
   url = $state("");
   enabled = $state(true);
   authInQuery = $state(false);
@@ -96,6 +120,15 @@ export class SourceFormStore extends FieldForm<SourceField> {
   subscribeFrame = $state("");
   resumeUrl = $state("");
   textFrames = $state(false);
+  /** STOMP destinations or MQTT topic filters; one empty row to type into when there are none. */
+  subscriptions = $state<SubscriptionRow[]>([]);
+  virtualHost = $state("");
+  clientId = $state("");
+  /** "0" or "1", as the select holds it. */
+  qos = $state(String(DEFAULT_QOS));
+  /** STOMP durable subscription, MQTT persistent session. */
+  durable = $state(false);
+  idHeader = $state("");
   caFile = $state("");
   readTimeout = $state(String(DEFAULT_READ_TIMEOUT_SECS));
   maxFrameKib = $state(String(DEFAULT_MAX_FRAME_BYTES / KIB));
@@ -115,6 +148,7 @@ export class SourceFormStore extends FieldForm<SourceField> {
   /** The limit as loaded, so a value that is not whole KiB survives an untouched save. */
   private loadedMaxFrame = { text: this.maxFrameKib, bytes: DEFAULT_MAX_FRAME_BYTES };
   private nextHeaderKey = 1;
+  private nextSubscriptionKey = 1;
 
   /** `otherNames`: the names of the other sources, for the unique-name rule. */
   constructor(backend: Backend, otherNames: () => readonly string[] = () => []) {
@@ -133,6 +167,12 @@ export class SourceFormStore extends FieldForm<SourceField> {
     try {
       const settings = await this.backend.getSource(id);
       const input = settings.input;
+      if (input.protocol === "local") {
+        // The local publish API has no form of its own: the settings screen manages it.
+        this.loadError = new BackendError("local", t("sourceForm.localSource"));
+        this.status = "error";
+        return;
+      }
       this.id = input.id ?? id;
       this.storedName = input.name;
       this.name = input.name;
@@ -158,6 +198,12 @@ export class SourceFormStore extends FieldForm<SourceField> {
       this.subscribeFrame = input.subscribe_frame;
       this.resumeUrl = input.resume_url;
       this.textFrames = input.text_frames;
+      this.subscriptions = this.subscriptionRows(input.subscriptions);
+      this.virtualHost = input.virtual_host;
+      this.clientId = input.client_id;
+      this.qos = String(input.qos);
+      this.durable = input.durable;
+      this.idHeader = input.id_header;
       this.caFile = input.ca_file;
       this.readTimeout = String(input.read_timeout_secs);
       const kib = input.max_frame_bytes / KIB;
@@ -170,11 +216,16 @@ export class SourceFormStore extends FieldForm<SourceField> {
     }
   }
 
-  setProtocol(protocol: ProtocolView): void {
+  /** Switches the add form to another protocol, with that protocol's defaults for its own settings. */
+  setProtocol(protocol: FormProtocol): void {
     this.protocol = protocol;
-    if (!authKindsFor(protocol).includes(this.authKind)) this.authKind = "token";
+    const kinds = authKindsFor(protocol);
+    if (!kinds.includes(this.authKind)) this.authKind = kinds.includes("token") ? "token" : "basic";
+    if (isBroker(protocol) && this.subscriptions.length === 0) this.subscriptions = this.subscriptionRows([]);
+    this.durable = protocol === "mqtt";
     this.clearError("url");
     this.clearError("credentials");
+    this.clearError("subscriptions");
   }
 
   setAuthKind(kind: AuthKind): void {
@@ -198,6 +249,21 @@ export class SourceFormStore extends FieldForm<SourceField> {
   removeHeader(key: number): void {
     this.headers = this.headers.filter((header) => header.key !== key);
     this.clearError("headers");
+  }
+
+  /** Rows for these subscriptions; a broker source always shows at least one row to type into. */
+  private subscriptionRows(values: readonly string[]): SubscriptionRow[] {
+    const shown = values.length > 0 || !isBroker(this.protocol) ? values : [""];
+    return shown.map((value) => ({ key: this.nextSubscriptionKey++, value }));
+  }
+
+  addSubscription(): void {
+    this.subscriptions = [...this.subscriptions, { key: this.nextSubscriptionKey++, value: "" }];
+  }
+
+  removeSubscription(key: number): void {
+    this.subscriptions = this.subscriptions.filter((row) => row.key !== key);
+    this.clearError("subscriptions");
   }
 
   resetMap(): void {
@@ -244,9 +310,17 @@ export class SourceFormStore extends FieldForm<SourceField> {
     return WHOLE.test(text) ? Number(text) * KIB : Number.NaN;
   }
 
-  /** The form as the backend takes it. JSON-only settings are left at their defaults for other protocols. */
+  /**
+   * The form as the backend takes it. Settings of other protocols are left
+   * at their defaults: JSON-only ones for everything but JSON feeds, the
+   * field map for ntfy and Gotify, broker settings for everything but
+   * brokers. Blank subscription rows are left out.
+   */
   toInput(): SourceInput {
     const json = this.protocol === "json";
+    const broker = isBroker(this.protocol);
+    const stomp = this.protocol === "stomp";
+    const mqtt = this.protocol === "mqtt";
     const timeout = this.readTimeout.trim();
     return {
       id: this.id,
@@ -254,9 +328,9 @@ export class SourceFormStore extends FieldForm<SourceField> {
       protocol: this.protocol,
       url: this.url.trim(),
       enabled: this.enabled,
-      auth_in_query: !json && this.authKind !== "none" && this.authInQuery,
+      auth_in_query: !json && !broker && this.authKind !== "none" && this.authInQuery,
       headers: this.headerInputs(),
-      map: json ? { ...this.map } : { ...DEFAULT_MAP },
+      map: usesFieldMap(this.protocol) ? { ...this.map } : { ...DEFAULT_MAP },
       subscribe_frame: json ? this.subscribeFrame : "",
       resume_url: json ? this.resumeUrl.trim() : "",
       text_frames: json && this.textFrames,
@@ -264,6 +338,13 @@ export class SourceFormStore extends FieldForm<SourceField> {
       read_timeout_secs: WHOLE.test(timeout) ? Number(timeout) : Number.NaN,
       max_frame_bytes: this.maxFrameBytes(),
       credentials: this.credentials(),
+      subscriptions: broker ? this.subscriptions.map((row) => row.value.trim()).filter((value) => value !== "") : [],
+      virtual_host: stomp ? this.virtualHost.trim() : "",
+      // Kept for STOMP while "durable" is off: it names the durable subscription when it is turned back on.
+      client_id: broker ? this.clientId.trim() : "",
+      qos: mqtt ? Number(this.qos) : DEFAULT_QOS,
+      durable: broker && this.durable,
+      id_header: stomp ? this.idHeader.trim() : "",
     };
   }
 
