@@ -17,6 +17,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use herald_tests::broker::{RabbitNode, StompPublisher, PASSWORD, USER};
 use herald_tests::desktop::Desktop;
 use herald_tests::ntfy::{NtfyAuth, NtfyServer};
 use herald_tests::webdriver::{Element, Session};
@@ -2370,4 +2371,168 @@ async fn rules_notification_settings_and_do_not_disturb_in_the_window() {
     })
     .await;
     desktop.quit(session).await;
+}
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_source_and_the_publish_api_in_the_window() {
+    let _serial = SERIAL.lock().await;
+    let node = RabbitNode::start().await;
+    let herald = Herald::new();
+    let database = herald.database();
+    let desktop = Desktop::start().await;
+    let session = desktop.launch(herald.data_dir()).await;
+    session.find(".first-run").await;
+
+    // A STOMP source through the form: a destination is required, the
+    // login is tested for real, and what RabbitMQ delivers shows live.
+    session.click(&testid("nav-manage-sources")).await;
+    session.click(&testid("add-source")).await;
+    session.find(&testid("source-form")).await;
+    fill(&session, "source-field-name", "Orders").await;
+    session
+        .select_option(&testid("source-field-protocol"), "stomp")
+        .await;
+    fill(&session, "source-field-url", &node.web_stomp_url()).await;
+    session
+        .select_option(&testid("source-field-credentials"), "basic")
+        .await;
+    fill(&session, "source-field-username", USER).await;
+    fill(&session, "source-field-password", "wrong").await;
+    session.click(&testid("source-save")).await;
+    let missing = session
+        .find(&testid("source-error-subscriptions"))
+        .await
+        .text()
+        .await;
+    assert!(!missing.is_empty(), "a broker source needs a destination");
+    fill(&session, "source-field-subscription", "/topic/orders.#").await;
+    test_connection(&session, "auth_failed").await;
+    fill(&session, "source-field-password", PASSWORD).await;
+    session.click(&testid("source-field-durable")).await;
+    test_connection(&session, "connected").await;
+    session
+        .execute(
+            "document.querySelector('[data-testid=source-field-url]').scrollIntoView({ block: 'start' });",
+            &[],
+        )
+        .await;
+    session
+        .screenshot(&desktop.screenshot_path("source-form-stomp.png"))
+        .await;
+    session.click(&testid("source-save")).await;
+    wait_row_state(&session, "Orders", "connected").await;
+    let saved = stored_sources(&database);
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let config: serde_json::Value = serde_json::from_str(&saved[0].config).expect("config json");
+    assert_eq!(
+        config["subscriptions"],
+        json!(["/topic/orders.#"]),
+        "{config}"
+    );
+    assert_eq!(config["durable"], true, "{config}");
+    assert!(
+        !saved[0].config.contains(PASSWORD),
+        "the password is not in the config"
+    );
+
+    choose_view(&session, "Inbox").await;
+    let mut publisher = StompPublisher::connect(node.stomp_port()).await;
+    for index in 1..=3 {
+        let body = json!({"title": format!("Order {index} paid"), "message": "¥99.00"}).to_string();
+        let id = format!("order-{index}");
+        publisher
+            .send("/topic/orders.cn", &[("amqp-message-id", &id)], &body)
+            .await;
+    }
+    publisher.flush().await;
+    wait_titles(&session, &["Order 3 paid", "Order 2 paid", "Order 1 paid"]).await;
+
+    // The publish API: switched on in the settings, its token shown once,
+    // and a script's message in the inbox.
+    let port = free_port();
+    session.click(&testid("nav-settings")).await;
+    session.find(&testid("settings-publish-api")).await;
+    fill(&session, "publish-api-port", &port.to_string()).await;
+    session.click(&testid("publish-api-enabled")).await;
+    let token = session
+        .find(&testid("publish-api-token"))
+        .await
+        .property("value")
+        .await;
+    let token = token
+        .as_str()
+        .filter(|token| token.starts_with("hp_"))
+        .unwrap_or_else(|| panic!("the new token is shown: {token}"))
+        .to_string();
+    session
+        .wait_script(
+            "the publish api to listen",
+            WAIT,
+            "const s = document.querySelector('[data-testid=publish-api-state]'); return !!s && s.dataset.state === 'connected';",
+            &[],
+        )
+        .await;
+    session
+        .execute(
+            "document.querySelector('[data-testid=settings-publish-api]').scrollIntoView({ block: 'start' });",
+            &[],
+        )
+        .await;
+    session
+        .screenshot(&desktop.screenshot_path("settings-publish-api.png"))
+        .await;
+    let output = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-H",
+            &format!("Authorization: Bearer {token}"),
+            "-H",
+            "Title: Backup finished",
+        ])
+        .args([
+            "-d",
+            "42 GB in 3 min",
+            &format!("http://127.0.0.1:{port}/publish/backups"),
+        ])
+        .output()
+        .expect("curl runs");
+    let answer = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        answer.contains("\"id\""),
+        "the publish api stored it: {answer}"
+    );
+    session.click(&testid("publish-api-dismiss-token")).await;
+    session.refresh().await;
+    session.click(&testid("nav-settings")).await;
+    session.find(&testid("settings-publish-api")).await;
+    assert!(
+        session
+            .try_find(&testid("publish-api-new-token"))
+            .await
+            .ok()
+            .flatten()
+            .is_none(),
+        "the token is not shown again"
+    );
+    session.click(&testid("nav-manage-sources")).await;
+    wait_row_state(&session, "Local", "connected").await;
+    choose_view(&session, "Inbox").await;
+    wait_titles(
+        &session,
+        &[
+            "Backup finished",
+            "Order 3 paid",
+            "Order 2 paid",
+            "Order 1 paid",
+        ],
+    )
+    .await;
 }

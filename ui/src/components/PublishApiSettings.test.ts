@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { BackendError } from "../api/backend";
+import { BackendError, type HeraldEvent } from "../api/backend";
 import { MockBackend } from "../api/mock";
 import { i18n } from "../stores/i18n.svelte";
 import PublishApiSettings from "./PublishApiSettings.svelte";
@@ -23,6 +23,31 @@ afterEach(() => {
 });
 
 describe("PublishApiSettings", () => {
+  it("follows the listener's state as its source reports it", async () => {
+    let deliver: ((event: HeraldEvent) => void) | null = null;
+    const { mock } = await setup({
+      prepare: async (mock) =>
+        vi.spyOn(mock, "onEvent").mockImplementation(async (handler) => {
+          deliver = handler;
+          return () => {};
+        }),
+    });
+    await enable();
+    await screen.findByTestId("publish-api-token");
+    const listening = await mock.getPublishApi();
+    const reads = vi.spyOn(mock, "getPublishApi").mockResolvedValue({
+      ...listening,
+      state: "retrying",
+      last_error: "cannot listen on 127.0.0.1:8765: Address in use",
+    });
+    deliver!({ kind: "source_status", source: (listening.source_id ?? 0) + 1000 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(reads, "another source's event reads nothing").not.toHaveBeenCalled();
+    deliver!({ kind: "source_status", source: listening.source_id! });
+    await waitFor(() => expect(field("publish-api-last-error").textContent).toContain("Address in use"));
+    expect(screen.getByTestId("publish-api-token"), "the one-time token stays until dismissed").toBeTruthy();
+  });
+
   it("is off on port 8765 at first, with its endpoint and an example", async () => {
     await setup();
     const section = screen.getByTestId("settings-publish-api");

@@ -44,6 +44,27 @@ export class PublishApiStore {
     }
   }
 
+  /**
+   * Reads the view again after the source's state changed (it started
+   * listening, or its port is taken), keeping a port the user is typing.
+   */
+  async refresh(): Promise<void> {
+    if (this.status !== "ready") return;
+    try {
+      const view = await this.backend.getPublishApi();
+      const typing = this.portChanged;
+      this.view = view;
+      if (!typing) this.port = String(view.port);
+    } catch {
+      // The next event or a reload tries again; the shown state stays.
+    }
+  }
+
+  /** Whether an event about `source` concerns the API's source. */
+  concerns(source: number): boolean {
+    return this.view !== null && (this.view.source_id === null || this.view.source_id === source);
+  }
+
   private show(view: PublishApiView): void {
     this.view = view;
     this.port = String(view.port);
