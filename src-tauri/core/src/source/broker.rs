@@ -139,6 +139,7 @@ pub fn is_auth_refusal(text: &str) -> bool {
         "not authorized",
         "not authorised",
         "unauthorized",
+        "unauthenticated",
         "bad credentials",
         "login failed",
         "invalid credentials",
@@ -221,6 +222,9 @@ mod tests {
     fn refusals_are_told_apart_from_faults() {
         assert!(is_auth_refusal("Access refused for user 'herald'"));
         assert!(is_auth_refusal("Bad CONNECT: Authentication failure"));
+        assert!(is_auth_refusal(
+            "the broker closed the connection 1002 unauthenticated"
+        ));
         assert!(!is_auth_refusal("Processing error: queue not found"));
     }
 }

@@ -153,6 +153,13 @@ pub(super) async fn session(
     .await;
     match answer {
         Err(_) => return failed("the broker did not answer CONNECT".into()),
+        // RabbitMQ's Web-MQTT answers a bad login by closing the WebSocket
+        // ("unauthenticated") instead of sending a CONNACK.
+        Ok(Err(error)) if broker::is_auth_refusal(&error) => {
+            return SessionEnd::AuthFailed(format!(
+                "the broker refused the login ({error}); edit the source to fix it"
+            ))
+        }
         Ok(Err(error)) => return failed(error),
         Ok(Ok(Packet::ConnAck(ConnAck { code, .. }))) => match code {
             ConnectReturnCode::Success => {}

@@ -251,11 +251,13 @@ pub fn destination_topic(destination: &str) -> String {
 
 /// The CONNECT frame for a source.
 pub fn connect_frame(spec: &SourceSpec, heartbeat: Duration) -> Frame {
+    // STOMP 1.2 requires `host`. RabbitMQ reads it as the virtual host and
+    // refuses a name it does not know (the server's host name, say), while
+    // ActiveMQ and Artemis ignore it; so the default is RabbitMQ's `/`.
     let host = spec
         .config
         .virtual_host
         .clone()
-        .or_else(|| spec.url.host_str().map(str::to_string))
         .unwrap_or_else(|| "/".into());
     let beat = heartbeat.as_millis();
     let mut frame = Frame::new("CONNECT")
