@@ -269,6 +269,26 @@ impl MqttPublisher {
         }
     }
 
+    /// Publishes every payload at QoS 1, keeping up to `window` unacknowledged
+    /// at once, and returns when the broker has acknowledged them all.
+    pub async fn publish_all(&mut self, topic: &str, payloads: &[String], window: usize) {
+        let mut sent = 0;
+        let mut acked = 0;
+        while acked < payloads.len() {
+            while sent < payloads.len() && sent - acked < window.max(1) {
+                self.next_id = self.next_id.checked_add(1).unwrap_or(1);
+                let mut publish =
+                    Publish::new(topic, QoS::AtLeastOnce, payloads[sent].as_bytes().to_vec());
+                publish.pkid = self.next_id;
+                self.write(Packet::Publish(publish)).await;
+                sent += 1;
+            }
+            if let Packet::PubAck(_) = self.read().await {
+                acked += 1;
+            }
+        }
+    }
+
     /// Publishes at QoS 1 and waits for the broker's PUBACK.
     pub async fn publish(&mut self, topic: &str, payload: &str) {
         self.next_id = self.next_id.checked_add(1).unwrap_or(1);

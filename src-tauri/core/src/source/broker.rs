@@ -117,6 +117,16 @@ impl<T> PendingAcks<T> {
         self.waiting.remove(&committed.tag)
     }
 
+    /// The references for `first` and for every other commit already
+    /// reported, so one WebSocket message can carry all their acks.
+    pub fn take_ready(&mut self, first: Committed) -> Vec<T> {
+        let mut ready: Vec<T> = self.take(first).into_iter().collect();
+        while let Ok(committed) = self.committed.try_recv() {
+            ready.extend(self.take(committed));
+        }
+        ready
+    }
+
     pub fn is_empty(&self) -> bool {
         self.waiting.is_empty()
     }

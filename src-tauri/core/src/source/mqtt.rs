@@ -216,8 +216,9 @@ pub(super) async fn session(
                 return SessionEnd::Shutdown;
             }
             Some(committed) = acks.committed.recv() => {
-                if let Some(ack) = acks.take(committed) {
-                    if let Err(error) = send_ack(&mut socket, ack).await {
+                let ready = acks.take_ready(committed);
+                if !ready.is_empty() {
+                    if let Err(error) = send_acks(&mut socket, &ready).await {
                         return failed(error);
                     }
                 }
@@ -234,7 +235,7 @@ pub(super) async fn session(
                         match deliver(spec, publish, &mut acks, context, last_seen).await {
                             Delivered::Sent => {}
                             Delivered::AckNow(ack) => {
-                                if let Err(error) = send_ack(&mut socket, ack).await {
+                                if let Err(error) = send_acks(&mut socket, &[ack]).await {
                                     return failed(error);
                                 }
                             }
@@ -348,12 +349,16 @@ async fn deliver(
     }
 }
 
-async fn send_ack(socket: &mut Socket, ack: AckWith) -> Result<(), String> {
-    let packet = match ack {
-        AckWith::PubAck(pkid) => Packet::PubAck(PubAck::new(pkid)),
-        AckWith::PubRec(pkid) => Packet::PubRec(PubRec::new(pkid)),
-    };
-    let frame = encode(&packet)?;
+/// Sends acknowledgements, several packets in one WebSocket message.
+async fn send_acks(socket: &mut Socket, acks: &[AckWith]) -> Result<(), String> {
+    let mut frame = Vec::new();
+    for ack in acks {
+        let packet = match *ack {
+            AckWith::PubAck(pkid) => Packet::PubAck(PubAck::new(pkid)),
+            AckWith::PubRec(pkid) => Packet::PubRec(PubRec::new(pkid)),
+        };
+        frame.extend(encode(&packet)?);
+    }
     socket
         .send(WsFrame::binary(frame))
         .await
@@ -369,7 +374,7 @@ async fn drain_acks(socket: &mut Socket, acks: &mut PendingAcks<AckWith>) {
             return;
         };
         if let Some(ack) = acks.take(committed) {
-            if send_ack(socket, ack).await.is_err() {
+            if send_acks(socket, &[ack]).await.is_err() {
                 return;
             }
         }

@@ -406,9 +406,14 @@ pub(super) async fn session(
                 return SessionEnd::Shutdown;
             }
             Some(committed) = acks.committed.recv() => {
-                if let Some(ack_id) = acks.take(committed) {
-                    let ack = Frame::new("ACK").header("id", ack_id);
-                    if let Err(error) = socket.send(WsFrame::binary(ack.encode())).await {
+                let ready = acks.take_ready(committed);
+                if !ready.is_empty() {
+                    // One WebSocket message may carry several frames.
+                    let frames: Vec<u8> = ready
+                        .into_iter()
+                        .flat_map(|ack_id| Frame::new("ACK").header("id", ack_id).encode())
+                        .collect();
+                    if let Err(error) = socket.send(WsFrame::binary(frames)).await {
                         return failed(format!("sending ACK failed: {error}"));
                     }
                 }

@@ -2606,3 +2606,79 @@ fn the_database_file_is_created_owner_only() {
     );
     store.close();
 }
+
+#[test]
+fn waiters_learn_what_their_commit_did_and_are_not_held_by_the_window() {
+    use crate::model::{CommitNotice, Committed, Outcome};
+    let dir = TempDir::new().expect("a temporary directory");
+    // A long window: a waiter that had to sit it out would show.
+    let limits = BatchLimits {
+        max_rows: 1024,
+        max_delay: std::time::Duration::from_secs(5),
+    };
+    let store = Store::open(&dir.path().join("herald.db"), limits).expect("store");
+    let source = store
+        .write(|transaction| insert_source(transaction, &new_source("broker", Protocol::Stomp), T0))
+        .expect("source");
+    let (to, mut committed) = tokio::sync::mpsc::unbounded_channel::<Committed>();
+    let waited = |remote_id: &str, tag: u64, drop: bool| {
+        let mut envelope = envelope(source, note(remote_id, "t", "b"));
+        envelope.decision.drop = drop;
+        envelope.notice = Some(CommitNotice {
+            tag,
+            to: to.clone(),
+        });
+        envelope
+    };
+    let first = IngestBatch {
+        envelopes: vec![waited("a", 1, false), waited("b", 2, true)],
+        received_at: T0,
+        ..IngestBatch::default()
+    };
+    let again = IngestBatch {
+        envelopes: vec![waited("a", 3, false), waited("c", 4, false)],
+        received_at: T0,
+        ..IngestBatch::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let started = std::time::Instant::now();
+    let outcomes = runtime.block_on(async {
+        store.ingest(first).await.expect("queued");
+        let mut outcomes = vec![committed.recv().await, committed.recv().await];
+        store.ingest(again).await.expect("queued");
+        outcomes.push(committed.recv().await);
+        outcomes.push(committed.recv().await);
+        outcomes
+    });
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "awaited batches commit at once, not when the 5 s window closes ({:?})",
+        started.elapsed()
+    );
+    let outcomes: Vec<(u64, Outcome)> = outcomes
+        .into_iter()
+        .map(|outcome| {
+            outcome
+                .map(|c| (c.tag, c.outcome))
+                .expect("a notice per message")
+        })
+        .collect();
+    assert!(
+        matches!(outcomes[0], (1, Outcome::Stored(_))),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[1], (2, Outcome::Dropped));
+    assert_eq!(
+        outcomes[2],
+        (3, Outcome::Duplicate),
+        "a redelivery is a duplicate"
+    );
+    assert!(
+        matches!(outcomes[3], (4, Outcome::Stored(_))),
+        "{outcomes:?}"
+    );
+    store.close();
+}

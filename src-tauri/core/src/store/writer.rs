@@ -4,7 +4,9 @@
 //!
 //! Ingest is group-committed: the first batch opens a window that closes
 //! after `max_rows` rows or `max_delay`, whichever comes first, and
-//! everything that arrived in it is committed in one transaction. Other
+//! everything that arrived in it is committed in one transaction. A batch
+//! that someone waits on (a broker's acknowledgement, a publish request) is
+//! committed at once when nothing else is queued. Other
 //! writes (user actions, source edits) run as closures, in order with the
 //! ingest around them.
 
@@ -194,10 +196,18 @@ fn run(mut connection: Connection, queue: flume::Receiver<Job>, limits: BatchLim
                 if pending.is_empty() {
                     window_closes = Instant::now() + limits.max_delay;
                 }
+                // A broker holding back its next messages until these are
+                // acknowledged (RabbitMQ's MQTT prefetch is 10), or a
+                // script waiting for its answer, gains nothing from the
+                // window: with nothing else queued, commit now.
+                let awaited = batch
+                    .envelopes
+                    .iter()
+                    .any(|envelope| envelope.notice.is_some());
                 pending_rows += batch.envelopes.len();
                 pending.push(batch);
                 wrote = true;
-                if pending_rows >= limits.max_rows {
+                if pending_rows >= limits.max_rows || (awaited && queue.is_empty()) {
                     commit(&mut connection, &mut pending);
                     pending_rows = 0;
                 }

@@ -17,6 +17,7 @@ macro_rules! ensure {
     };
 }
 
+pub mod broker;
 pub mod corpus;
 pub mod error;
 pub mod ingest;
@@ -41,7 +42,7 @@ use raw::RawRun;
 use stats::median;
 
 pub const USAGE: &str = "\
-usage: herald-bench [ingest|search|window|all] [options]
+usage: herald-bench [ingest|search|window|notify|broker|all] [options]
 
   ingest                 (a) raw SQLite vs (b) Herald's engine, on tmpfs and on disk
   search                 (c) search latency over a large inbox (built once, then reused)
@@ -49,10 +50,13 @@ usage: herald-bench [ingest|search|window|all] [options]
                          (needs Xvfb and `cargo build --release -p herald` first)
   notify                 (e) message published to its Notify call on the session bus, at
                          10 and 1,000 messages/s (needs dunst, and the release `herald`)
+  broker                 (f) messages through a private RabbitMQ node (STOMP and MQTT) into
+                         the release `herald`, committed and acknowledged (needs rabbitmq-server)
   all                    all of them (the default)
 
 options:
   --messages N           messages per ingest run (default 200000)
+  --broker-messages N    messages per protocol for the broker figure (default 20000)
   --search-messages N    size of the search corpus (default 1000000)
   --window-messages N,M  inbox sizes for the launch figures (default 100000,1000000)
   --window-runs N        launches per inbox size; the median is reported (default 5)
@@ -120,6 +124,7 @@ enum Mode {
     Search,
     Window,
     Notify,
+    Broker,
     All,
 }
 
@@ -133,6 +138,7 @@ impl Mode {
 struct Options {
     mode: Mode,
     messages: usize,
+    broker_messages: usize,
     search_messages: usize,
     window_messages: Vec<usize>,
     window_runs: usize,
@@ -181,6 +187,7 @@ fn parse_options() -> Result<Options> {
     let mut options = Options {
         mode: Mode::All,
         messages: 200_000,
+        broker_messages: 20_000,
         search_messages: 1_000_000,
         window_messages: vec![100_000, 1_000_000],
         window_runs: 5,
@@ -210,6 +217,8 @@ fn parse_options() -> Result<Options> {
             "search" => options.mode = Mode::Search,
             "window" => options.mode = Mode::Window,
             "notify" => options.mode = Mode::Notify,
+            "broker" => options.mode = Mode::Broker,
+            "--broker-messages" => options.broker_messages = parse_number(&value(&arg)?)? as usize,
             "--window-messages" => {
                 options.window_messages = value(&arg)?
                     .split(',')
@@ -522,6 +531,9 @@ fn run() -> Result<bool> {
     }
     if options.mode.runs(Mode::Notify) {
         all_pass &= notify_section(&options, &runtime, &mut report, &mut summary)?;
+    }
+    if options.mode.runs(Mode::Broker) {
+        broker_section(&options, &runtime, &mut report, &mut summary)?;
     }
 
     println!("\n== Summary ==");
@@ -1204,6 +1216,29 @@ fn window_section(
         "pass": pass,
     });
     Ok(pass)
+}
+
+fn broker_section(
+    options: &Options,
+    runtime: &tokio::runtime::Runtime,
+    report: &mut serde_json::Value,
+    summary: &mut Vec<String>,
+) -> Result<()> {
+    println!("\n== Brokers (release build, headless, a private RabbitMQ node) ==");
+    println!("method     published through RabbitMQ's own STOMP and MQTT listeners; timed from the first publish to the last row committed (each acknowledged after its commit)");
+    let runs = runtime.block_on(broker::measure(options.broker_messages))?;
+    for run in &runs {
+        println!(
+            "broker     {:<5} {} messages  published in {:.2} s  stored in {:.2} s  {:.0} rows/s  (info)",
+            run.protocol, run.messages, run.publish_secs, run.total_secs, run.rows_per_sec
+        );
+        summary.push(format!(
+            "broker     {} {:.0} rows/s ({} messages through RabbitMQ)",
+            run.protocol, run.rows_per_sec, run.messages
+        ));
+    }
+    report["broker"] = json!({ "runs": runs });
+    Ok(())
 }
 
 fn notify_section(
