@@ -15,6 +15,8 @@ use herald_tests::{by_remote_id, Herald, WAIT};
 use serde_json::json;
 
 const BURST: u64 = 10_000;
+/// How long a source may take to reconnect after the broker restarts.
+const RECONNECT: Duration = Duration::from_secs(60);
 
 fn order(index: u64) -> String {
     json!({
@@ -36,6 +38,31 @@ async fn publish_orders(port: u16, topic: &str, range: std::ops::Range<u64>) {
             .await;
     }
     publisher.flush().await;
+}
+
+/// Waits until the source's state (per `stats --json`) is one `wanted` accepts.
+async fn wait_source_state(
+    herald: &Herald,
+    source: i64,
+    what: &str,
+    timeout: Duration,
+    wanted: impl Fn(&str) -> bool,
+) {
+    herald
+        .wait_stats(&format!("source {source} to be {what}"), timeout, |stats| {
+            let state = stats["sources"]
+                .as_array()
+                .and_then(|sources| sources.iter().find(|entry| entry["id"] == source))
+                .and_then(|entry| entry["state"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            if wanted(&state) {
+                Ok(())
+            } else {
+                Err(state)
+            }
+        })
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,6 +225,40 @@ async fn stomp_and_mqtt_through_rabbitmq() {
         "a text payload is kept as the body"
     );
 
+    // An oversized message is refused, counted, and acknowledged, so it
+    // neither blocks what follows nor comes back after a restart.
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let mut publisher = StompPublisher::connect(node.stomp_port()).await;
+    publisher
+        .send("/topic/orders.eu", &[("amqp-message-id", "huge")], &huge)
+        .await;
+    publisher
+        .send(
+            "/topic/orders.eu",
+            &[("amqp-message-id", "after-huge")],
+            &order(999),
+        )
+        .await;
+    publisher.flush().await;
+    mqtt.publish("alarms/huge", &huge).await;
+    mqtt.publish(
+        "alarms/after",
+        &json!({"id": "alarm-after-huge", "title": "After"}).to_string(),
+    )
+    .await;
+    herald.wait_stored(orders, 51, WAIT).await;
+    herald.wait_stored(alarms, 22, WAIT).await;
+    for source in [orders, alarms] {
+        let stats = herald.source_stats(source).await;
+        assert_eq!(stats["frames_rejected"], 1, "{stats}");
+        assert!(
+            stats["last_error"]
+                .as_str()
+                .is_some_and(|error| error.contains("limit")),
+            "{stats}"
+        );
+    }
+
     // 2. SIGKILL mid-stream: nothing lost, nothing twice.
     let publisher = tokio::spawn(publish_orders(node.stomp_port(), "orders.us", 1000..3000));
     let mqtt_publisher = tokio::spawn(async move {
@@ -226,10 +287,10 @@ async fn stomp_and_mqtt_through_rabbitmq() {
     let mut mqtt = mqtt_publisher.await.expect("mqtt publisher");
     let running = herald.start(&[]);
     herald
-        .wait_stored(orders, 2050, Duration::from_secs(120))
+        .wait_stored(orders, 2051, Duration::from_secs(120))
         .await;
     herald
-        .wait_stored(alarms, 521, Duration::from_secs(120))
+        .wait_stored(alarms, 522, Duration::from_secs(120))
         .await;
     by_remote_id(&herald.messages_of(orders).await);
     by_remote_id(&herald.messages_of(alarms).await);
@@ -244,28 +305,31 @@ async fn stomp_and_mqtt_through_rabbitmq() {
         mqtt.publish("alarms/night", &payload.to_string()).await;
     }
     let running = herald.start(&[]);
-    herald.wait_stored(orders, 2080, WAIT).await;
-    herald.wait_stored(alarms, 531, WAIT).await;
+    herald.wait_stored(orders, 2081, WAIT).await;
+    herald.wait_stored(alarms, 532, WAIT).await;
+    for source in [orders, alarms] {
+        let stats = herald.source_stats(source).await;
+        assert_eq!(
+            stats["frames_rejected"], 1,
+            "the refused message was acknowledged, not delivered again: {stats}"
+        );
+    }
 
     // 4. The broker restarts: Herald reconnects and resumes.
     node.stop().await;
-    herald
-        .wait_stats("the sources to notice the broker is gone", WAIT, |stats| {
-            let state = stats["sources"]
-                .as_array()
-                .and_then(|sources| sources.iter().find(|source| source["id"] == orders))
-                .map(|source| source["state"].clone())
-                .unwrap_or_default();
-            if state != "connected" {
-                Ok(())
-            } else {
-                Err(state.to_string())
-            }
+    wait_source_state(&herald, orders, "not connected", WAIT, |state| {
+        state != "connected"
+    })
+    .await;
+    node.restart().await;
+    // The broker was away for 10–20 s, so the backoff may have grown to a
+    // 16 s pause (full jitter): allow for one more than that.
+    for source in [orders, alarms] {
+        wait_source_state(&herald, source, "connected", RECONNECT, |state| {
+            state == "connected"
         })
         .await;
-    node.restart().await;
-    herald.wait_state(orders, "connected").await;
-    herald.wait_state(alarms, "connected").await;
+    }
     publish_orders(node.stomp_port(), "orders.eu", 6000..6020).await;
     let mut mqtt = MqttPublisher::connect(node.mqtt_port(), "e2e-publisher").await;
     mqtt.publish(
@@ -273,8 +337,8 @@ async fn stomp_and_mqtt_through_rabbitmq() {
         &json!({"id": "alarm-after", "title": "Back"}).to_string(),
     )
     .await;
-    herald.wait_stored(orders, 2100, WAIT).await;
-    herald.wait_stored(alarms, 532, WAIT).await;
+    herald.wait_stored(orders, 2101, WAIT).await;
+    herald.wait_stored(alarms, 533, WAIT).await;
 
     // The wrong password stayed parked the whole time: one attempt per start.
     let wrong_stats = herald.source_stats(wrong).await;
@@ -286,7 +350,7 @@ async fn stomp_and_mqtt_through_rabbitmq() {
     publish_orders(node.stomp_port(), "orders.burst", 100_000..100_000 + BURST).await;
     let published = burst_started.elapsed();
     herald
-        .wait_stored(orders, 2100 + BURST, Duration::from_secs(180))
+        .wait_stored(orders, 2101 + BURST, Duration::from_secs(180))
         .await;
     let elapsed = burst_started.elapsed();
     println!(
@@ -296,7 +360,7 @@ async fn stomp_and_mqtt_through_rabbitmq() {
         published.as_secs_f64()
     );
     let all = herald.messages_of(orders).await;
-    assert_eq!(all.len() as u64, 2100 + BURST);
+    assert_eq!(all.len() as u64, 2101 + BURST);
     by_remote_id(&all);
 
     running.terminate().await;

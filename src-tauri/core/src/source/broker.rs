@@ -112,6 +112,17 @@ impl<T> PendingAcks<T> {
         }
     }
 
+    /// Queues an ack for a message Herald refuses to store (too large), so
+    /// the broker does not deliver it again and again. It is sent the way
+    /// committed ones are, in order with them.
+    pub fn acknowledge_refused(&mut self, reference: T) {
+        let notice = self.expect(reference);
+        let _ = notice.to.send(Committed {
+            tag: notice.tag,
+            outcome: crate::model::Outcome::Dropped,
+        });
+    }
+
     /// The broker's reference for a committed tag.
     pub fn take(&mut self, committed: Committed) -> Option<T> {
         self.waiting.remove(&committed.tag)

@@ -232,14 +232,9 @@ pub(super) async fn session(
                 deadline = tokio::time::Instant::now() + read_timeout;
                 match packet {
                     Packet::Publish(publish) => {
-                        match deliver(spec, publish, &mut acks, context, last_seen).await {
-                            Delivered::Sent => {}
-                            Delivered::AckNow(ack) => {
-                                if let Err(error) = send_acks(&mut socket, &[ack]).await {
-                                    return failed(error);
-                                }
-                            }
-                            Delivered::EngineGone => return SessionEnd::Shutdown,
+                        let engine_running = deliver(spec, publish, &mut acks, context, last_seen).await;
+                        if !engine_running {
+                            return SessionEnd::Shutdown;
                         }
                     }
                     Packet::SubAck(suback) => {
@@ -280,21 +275,13 @@ pub(super) async fn session(
     }
 }
 
-enum Delivered {
-    /// On its way to the store; acknowledged after the commit.
-    Sent,
-    /// Refused (too large): acknowledged at once so it is not sent again.
-    AckNow(AckWith),
-    EngineGone,
-}
-
 async fn deliver(
     spec: &SourceSpec,
     publish: Publish,
     acks: &mut PendingAcks<AckWith>,
     context: &SourceContext,
     last_seen: &mut Option<Cursor>,
-) -> Delivered {
+) -> bool {
     let ack = match publish.qos {
         QoS::AtMostOnce => None,
         QoS::AtLeastOnce => Some(AckWith::PubAck(publish.pkid)),
@@ -315,15 +302,15 @@ async fn deliver(
             )),
             ..FrameCounters::default()
         };
-        if context
+        // Refused for good: acknowledged, or the broker would send it again.
+        if let Some(ack) = ack {
+            acks.acknowledge_refused(ack);
+        }
+        return context
             .events
             .send(super::SourceEvent::Counters(spec.id, counters))
             .await
-            .is_err()
-        {
-            return Delivered::EngineGone;
-        }
-        return ack.map_or(Delivered::Sent, Delivered::AckNow);
+            .is_ok();
     }
     let now = now_ms();
     let headers = Map::from_iter([
@@ -342,11 +329,7 @@ async fn deliver(
     };
     let message = broker::to_message(delivery, &spec.config.map, now);
     let notice = ack.map(|ack| acks.expect(ack));
-    if super::forward(context, spec, message, notice, last_seen).await {
-        Delivered::Sent
-    } else {
-        Delivered::EngineGone
-    }
+    super::forward(context, spec, message, notice, last_seen).await
 }
 
 /// Sends acknowledgements, several packets in one WebSocket message.

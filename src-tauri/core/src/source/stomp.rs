@@ -436,20 +436,8 @@ pub(super) async fn session(
                     Ok(Some(Ok(_))) => Vec::new(),
                 };
                 deadline = tokio::time::Instant::now() + silence;
-                if data.len() > spec.config.max_frame_bytes.saturating_add(MAX_HEADER_BYTES) {
-                    // Acknowledge nothing: without its ack id the message
-                    // stays with the broker, which is where it belongs.
-                    let counters = FrameCounters {
-                        frames_received: 1,
-                        frames_rejected: 1,
-                        last_error: Some((format!("dropped a frame of {} bytes (limit {})", data.len(), spec.config.max_frame_bytes), now_ms())),
-                        ..FrameCounters::default()
-                    };
-                    if context.events.send(super::SourceEvent::Counters(spec.id, counters)).await.is_err() {
-                        return SessionEnd::Shutdown;
-                    }
-                    continue;
-                }
+                // The WebSocket's own ceiling bounds memory; a MESSAGE over
+                // the source's limit is refused (and acknowledged) in `deliver`.
                 let frames = match parse(&data) {
                     Ok(frames) => frames,
                     Err(error) => {
@@ -506,14 +494,20 @@ async fn deliver(
             frames_rejected: 1,
             last_error: Some((
                 format!(
-                    "dropped a message of {} bytes (limit {})",
+                    "dropped a message of {} bytes on {} (limit {})",
                     frame.body.len(),
+                    frame.get("destination").unwrap_or("?"),
                     spec.config.max_frame_bytes
                 ),
                 now_ms(),
             )),
             ..FrameCounters::default()
         };
+        // Refused for good: acknowledged, or the broker would send it
+        // again on every reconnect and it would hold a prefetch slot.
+        if let Some(ack_id) = ack_id {
+            acks.acknowledge_refused(ack_id);
+        }
         return context
             .events
             .send(super::SourceEvent::Counters(spec.id, counters))
