@@ -73,34 +73,32 @@ async fn stomp_and_mqtt_through_rabbitmq() {
     let herald = Herald::new();
 
     // Refused before anything connects: no destination, a bad filter.
-    let refused = herald
-        .exec(&[
-            "source",
-            "add",
-            "--name",
-            "x",
-            "--protocol",
-            "stomp",
-            "--url",
-            &node.web_stomp_url(),
-        ])
-        .await;
+    let add = |protocol: &'static str, url: String, extra: &'static [&'static str]| {
+        let herald = &herald;
+        async move {
+            let mut args = vec![
+                "source",
+                "add",
+                "--name",
+                "x",
+                "--protocol",
+                protocol,
+                "--url",
+            ];
+            args.push(&url);
+            args.extend_from_slice(extra);
+            herald.exec(&args).await
+        }
+    };
+    let refused = add("stomp", node.web_stomp_url(), &[]).await;
     assert!(!refused.status.success());
     assert!(refused.stderr.contains("--subscribe"), "{}", refused.stderr);
-    let refused = herald
-        .exec(&[
-            "source",
-            "add",
-            "--name",
-            "x",
-            "--protocol",
-            "mqtt",
-            "--url",
-            &node.web_mqtt_url(),
-            "--subscribe",
-            "alerts/#/more",
-        ])
-        .await;
+    let refused = add(
+        "mqtt",
+        node.web_mqtt_url(),
+        &["--subscribe", "alerts/#/more"],
+    )
+    .await;
     assert!(
         refused.stderr.contains("'#' may only be the last level"),
         "{}",

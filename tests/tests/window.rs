@@ -473,6 +473,14 @@ async fn wait_row_state(session: &Session, name: &str, state: &str) {
         .await;
 }
 
+/// Opens the sources screen and its form for a new source.
+async fn open_new_source_form(session: &Session) {
+    session.click(&testid("nav-manage-sources")).await;
+    session.find(&testid("sources-admin")).await;
+    session.click(&testid("add-source")).await;
+    session.find(&testid("source-form")).await;
+}
+
 /// Clicks "Test connection" and waits for the probe to report `expected`
 /// (`connected`, `auth_failed`…). The probe listens for a few seconds after
 /// it connects.
@@ -1550,10 +1558,7 @@ async fn sources_are_added_edited_paused_and_removed_in_the_window() {
     let session = desktop.launch(herald.data_dir()).await;
     session.find(".first-run").await;
 
-    session.click(&testid("nav-manage-sources")).await;
-    session.find(&testid("sources-admin")).await;
-    session.click(&testid("add-source")).await;
-    session.find(&testid("source-form")).await;
+    open_new_source_form(&session).await;
 
     // A URL Herald cannot subscribe to: the error sits under the field and
     // nothing is stored.
@@ -1602,6 +1607,7 @@ async fn sources_are_added_edited_paused_and_removed_in_the_window() {
             "map": { "id": "", "title": "", "body": "", "priority": "", "time": "", "tags": "", "url": "", "group": "" },
             "subscribe_frame": "", "resume_url": "", "text_frames": false, "ca_file": "",
             "read_timeout_secs": 90, "max_frame_bytes": 1_048_576, "credentials": { "kind": "none" },
+            "subscriptions": [], "virtual_host": "", "client_id": "", "qos": 1, "durable": false, "id_header": "",
         }}),
     )
     .await;
@@ -2393,9 +2399,7 @@ async fn a_broker_source_and_the_publish_api_in_the_window() {
 
     // A STOMP source through the form: a destination is required, the
     // login is tested for real, and what RabbitMQ delivers shows live.
-    session.click(&testid("nav-manage-sources")).await;
-    session.click(&testid("add-source")).await;
-    session.find(&testid("source-form")).await;
+    open_new_source_form(&session).await;
     fill(&session, "source-field-name", "Orders").await;
     session
         .select_option(&testid("source-field-protocol"), "stomp")

@@ -8,11 +8,16 @@
 //! object is taken as text: the document is `{"message": <text>}`.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
+use futures_util::SinkExt;
 use serde_json::{Map, Value};
+use tokio_tungstenite::tungstenite::Message as WsFrame;
 
+use super::{Socket, SourceContext, SourceEvent, SourceSpec};
 use crate::config::FieldMap;
-use crate::model::{CommitNotice, Committed, NewMessage};
+use crate::model::{now_ms, CommitNotice, Committed, NewMessage};
+use crate::store::FrameCounters;
 
 /// The member of the mapped document that holds the message's headers.
 pub const HEADERS_KEY: &str = "$headers";
@@ -147,6 +152,74 @@ impl<T> Default for PendingAcks<T> {
     fn default() -> Self {
         PendingAcks::new()
     }
+}
+
+/// How a protocol puts acks on the wire: all of them in one WebSocket message.
+pub type EncodeAcks<T> = fn(Vec<T>) -> Result<Vec<u8>, String>;
+
+/// Sends the acks of `first` and of every other commit already reported.
+pub async fn send_ready<T>(
+    socket: &mut Socket,
+    acks: &mut PendingAcks<T>,
+    first: Committed,
+    encode: EncodeAcks<T>,
+) -> Result<(), String> {
+    let ready = acks.take_ready(first);
+    if ready.is_empty() {
+        return Ok(());
+    }
+    socket
+        .send(WsFrame::binary(encode(ready)?))
+        .await
+        .map_err(|error| format!("sending an acknowledgement failed: {error}"))
+}
+
+/// Sends the acks of messages committed in the last moments before a clean
+/// stop, so the broker has nothing to deliver again. Waits 2 s at most.
+pub async fn drain<T>(socket: &mut Socket, acks: &mut PendingAcks<T>, encode: EncodeAcks<T>) {
+    let until = tokio::time::Instant::now() + Duration::from_secs(2);
+    while !acks.is_empty() {
+        let Ok(Some(committed)) = tokio::time::timeout_at(until, acks.committed.recv()).await
+        else {
+            return;
+        };
+        if send_ready(socket, acks, committed, encode).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Counts a message refused for its size and queues its ack: refused for
+/// good, or the broker would send it again on every reconnect, holding one
+/// of its prefetch slots. Returns false when the engine has gone.
+pub async fn refuse_oversized<T>(
+    context: &SourceContext,
+    spec: &SourceSpec,
+    acks: &mut PendingAcks<T>,
+    ack: Option<T>,
+    size: usize,
+    place: &str,
+) -> bool {
+    if let Some(ack) = ack {
+        acks.acknowledge_refused(ack);
+    }
+    let counters = FrameCounters {
+        frames_received: 1,
+        frames_rejected: 1,
+        last_error: Some((
+            format!(
+                "dropped a message of {size} bytes on {place} (limit {})",
+                spec.config.max_frame_bytes
+            ),
+            now_ms(),
+        )),
+        ..FrameCounters::default()
+    };
+    context
+        .events
+        .send(SourceEvent::Counters(spec.id, counters))
+        .await
+        .is_ok()
 }
 
 /// Whether a broker's refusal is about who is connecting rather than a fault

@@ -25,7 +25,6 @@ use tokio_tungstenite::tungstenite::Message as WsFrame;
 use super::broker::{self, Delivery, PendingAcks};
 use super::{SessionEnd, Socket, SourceContext, SourceSpec};
 use crate::model::{now_ms, Cursor};
-use crate::store::FrameCounters;
 
 /// The WebSocket subprotocol asked for.
 pub const SUBPROTOCOL: &str = "mqtt";
@@ -207,7 +206,7 @@ pub(super) async fn session(
             _ = super::stopped(&mut shutdown) => {
                 // A connection test stores nothing, so it has nothing to ack.
                 if context.store.is_some() {
-                    drain_acks(&mut socket, &mut acks).await;
+                    broker::drain(&mut socket, &mut acks, encode_acks).await;
                 }
                 if let Ok(frame) = send(Packet::Disconnect) {
                     let _ = socket.send(frame).await;
@@ -216,11 +215,8 @@ pub(super) async fn session(
                 return SessionEnd::Shutdown;
             }
             Some(committed) = acks.committed.recv() => {
-                let ready = acks.take_ready(committed);
-                if !ready.is_empty() {
-                    if let Err(error) = send_acks(&mut socket, &ready).await {
-                        return failed(error);
-                    }
+                if let Err(error) = broker::send_ready(&mut socket, &mut acks, committed, encode_acks).await {
+                    return failed(error);
                 }
             }
             packet = tokio::time::timeout_at(deadline, next_packet(&mut socket, &mut buffer, max_packet)) => {
@@ -288,29 +284,8 @@ async fn deliver(
         QoS::ExactlyOnce => Some(AckWith::PubRec(publish.pkid)),
     };
     if publish.payload.len() > spec.config.max_frame_bytes {
-        let counters = FrameCounters {
-            frames_received: 1,
-            frames_rejected: 1,
-            last_error: Some((
-                format!(
-                    "dropped a message of {} bytes on {} (limit {})",
-                    publish.payload.len(),
-                    publish.topic,
-                    spec.config.max_frame_bytes
-                ),
-                now_ms(),
-            )),
-            ..FrameCounters::default()
-        };
-        // Refused for good: acknowledged, or the broker would send it again.
-        if let Some(ack) = ack {
-            acks.acknowledge_refused(ack);
-        }
-        return context
-            .events
-            .send(super::SourceEvent::Counters(spec.id, counters))
-            .await
-            .is_ok();
+        let size = publish.payload.len();
+        return broker::refuse_oversized(context, spec, acks, ack, size, &publish.topic).await;
     }
     let now = now_ms();
     let headers = Map::from_iter([
@@ -332,36 +307,17 @@ async fn deliver(
     super::forward(context, spec, message, notice, last_seen).await
 }
 
-/// Sends acknowledgements, several packets in one WebSocket message.
-async fn send_acks(socket: &mut Socket, acks: &[AckWith]) -> Result<(), String> {
-    let mut frame = Vec::new();
+/// PUBACK (or PUBREC) packets, to travel in one WebSocket message.
+fn encode_acks(acks: Vec<AckWith>) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
     for ack in acks {
-        let packet = match *ack {
+        let packet = match ack {
             AckWith::PubAck(pkid) => Packet::PubAck(PubAck::new(pkid)),
             AckWith::PubRec(pkid) => Packet::PubRec(PubRec::new(pkid)),
         };
-        frame.extend(encode(&packet)?);
+        bytes.extend(encode(&packet)?);
     }
-    socket
-        .send(WsFrame::binary(frame))
-        .await
-        .map_err(|error| format!("sending an acknowledgement failed: {error}"))
-}
-
-/// Sends the acks of messages committed in the last moments before a stop.
-async fn drain_acks(socket: &mut Socket, acks: &mut PendingAcks<AckWith>) {
-    let until = tokio::time::Instant::now() + Duration::from_secs(2);
-    while !acks.is_empty() {
-        let Ok(Some(committed)) = tokio::time::timeout_at(until, acks.committed.recv()).await
-        else {
-            return;
-        };
-        if let Some(ack) = acks.take(committed) {
-            if send_acks(socket, &[ack]).await.is_err() {
-                return;
-            }
-        }
-    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

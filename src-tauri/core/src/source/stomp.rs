@@ -19,7 +19,6 @@ use tokio_tungstenite::tungstenite::Message as WsFrame;
 use super::broker::{self, Delivery, PendingAcks};
 use super::{ParseError, SessionEnd, Socket, SourceContext, SourceSpec};
 use crate::model::{now_ms, Cursor};
-use crate::store::FrameCounters;
 
 /// The WebSocket subprotocol asked for.
 pub const SUBPROTOCOL: &str = "v12.stomp";
@@ -399,23 +398,15 @@ pub(super) async fn session(
             _ = super::stopped(&mut shutdown) => {
                 // A connection test stores nothing, so it has nothing to ack.
                 if context.store.is_some() {
-                    drain_acks(&mut socket, &mut acks).await;
+                    broker::drain(&mut socket, &mut acks, encode_acks).await;
                 }
                 let _ = socket.send(WsFrame::binary(Frame::new("DISCONNECT").encode())).await;
                 let _ = tokio::time::timeout(Duration::from_secs(2), socket.close(None)).await;
                 return SessionEnd::Shutdown;
             }
             Some(committed) = acks.committed.recv() => {
-                let ready = acks.take_ready(committed);
-                if !ready.is_empty() {
-                    // One WebSocket message may carry several frames.
-                    let frames: Vec<u8> = ready
-                        .into_iter()
-                        .flat_map(|ack_id| Frame::new("ACK").header("id", ack_id).encode())
-                        .collect();
-                    if let Err(error) = socket.send(WsFrame::binary(frames)).await {
-                        return failed(format!("sending ACK failed: {error}"));
-                    }
+                if let Err(error) = broker::send_ready(&mut socket, &mut acks, committed, encode_acks).await {
+                    return failed(error);
                 }
             }
             next = tokio::time::timeout_at(deadline, socket.next()) => {
@@ -489,30 +480,9 @@ async fn deliver(
         .or_else(|| frame.get("message-id"))
         .map(str::to_string);
     if frame.body.len() > spec.config.max_frame_bytes {
-        let counters = FrameCounters {
-            frames_received: 1,
-            frames_rejected: 1,
-            last_error: Some((
-                format!(
-                    "dropped a message of {} bytes on {} (limit {})",
-                    frame.body.len(),
-                    frame.get("destination").unwrap_or("?"),
-                    spec.config.max_frame_bytes
-                ),
-                now_ms(),
-            )),
-            ..FrameCounters::default()
-        };
-        // Refused for good: acknowledged, or the broker would send it
-        // again on every reconnect and it would hold a prefetch slot.
-        if let Some(ack_id) = ack_id {
-            acks.acknowledge_refused(ack_id);
-        }
-        return context
-            .events
-            .send(super::SourceEvent::Counters(spec.id, counters))
-            .await
-            .is_ok();
+        let place = frame.get("destination").unwrap_or("?").to_string();
+        return broker::refuse_oversized(context, spec, acks, ack_id, frame.body.len(), &place)
+            .await;
     }
     let headers: Map<String, Value> = frame
         .headers
@@ -538,22 +508,12 @@ async fn deliver(
     super::forward(context, spec, message, notice, last_seen).await
 }
 
-/// Sends the acks of messages committed in the last moments, so a clean
-/// stop leaves nothing for the broker to deliver again.
-async fn drain_acks(socket: &mut Socket, acks: &mut PendingAcks<String>) {
-    let until = tokio::time::Instant::now() + Duration::from_secs(2);
-    while !acks.is_empty() {
-        let Ok(Some(committed)) = tokio::time::timeout_at(until, acks.committed.recv()).await
-        else {
-            return;
-        };
-        if let Some(ack_id) = acks.take(committed) {
-            let ack = Frame::new("ACK").header("id", ack_id);
-            if socket.send(WsFrame::binary(ack.encode())).await.is_err() {
-                return;
-            }
-        }
-    }
+/// ACK frames for these ack ids, to travel in one WebSocket message.
+fn encode_acks(ids: Vec<String>) -> Result<Vec<u8>, String> {
+    Ok(ids
+        .into_iter()
+        .flat_map(|id| Frame::new("ACK").header("id", id).encode())
+        .collect())
 }
 
 /// Reads WebSocket messages until one holds a STOMP frame.
