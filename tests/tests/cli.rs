@@ -325,7 +325,7 @@ async fn errors_are_one_lowercase_line_on_stderr() {
             &["ntfy", "--url", "ws://127.0.0.1:9/a", "--map", "title=/t"],
         ]
         .concat(),
-        "json sources only",
+        "json, stomp and mqtt sources only",
     )
     .await;
     for command in [

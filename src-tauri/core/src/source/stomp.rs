@@ -25,6 +25,11 @@ pub const SUBPROTOCOL: &str = "v12.stomp";
 /// The header that identifies a message across redeliveries by default:
 /// RabbitMQ puts the AMQP `message_id` property there.
 pub const DEFAULT_ID_HEADER: &str = "amqp-message-id";
+/// Why a session ended on a text frame that is not UTF-8. RabbitMQ sends
+/// STOMP frames as WebSocket text by default, whatever the body holds.
+const NOT_UTF8: &str =
+    "the broker sent a message whose body is not UTF-8 text in a WebSocket text frame; \
+     with RabbitMQ set web_stomp.ws_frame = binary so such bodies arrive intact";
 /// Most messages the broker sends before Herald acknowledges some (RabbitMQ).
 const PREFETCH: u32 = 1000;
 
@@ -413,6 +418,9 @@ pub(super) async fn session(
                 let data = match next {
                     Err(_) => return failed(format!("nothing received for {} s; the link looks dead", silence.as_secs())),
                     Ok(None) => return failed("the broker closed the connection".into()),
+                    Ok(Some(Err(tokio_tungstenite::tungstenite::Error::Utf8(_)))) => {
+                        return failed(NOT_UTF8.into());
+                    }
                     Ok(Some(Err(error))) => return failed(format!("connection error: {error}")),
                     Ok(Some(Ok(WsFrame::Close(close)))) => {
                         let reason = close.map(|close| format!("{} {}", u16::from(close.code), close.reason)).unwrap_or_default();
