@@ -45,6 +45,7 @@ describe("PublishApiSettings", () => {
     expect(reads, "another source's event reads nothing").not.toHaveBeenCalled();
     deliver!({ kind: "source_status", source: listening.source_id! });
     await waitFor(() => expect(field("publish-api-last-error").textContent).toContain("Address in use"));
+    expect(field("publish-api-state").textContent!.trim()).toBe("Status: waiting to reconnect");
     expect(screen.getByTestId("publish-api-token"), "the one-time token stays until dismissed").toBeTruthy();
   });
 
@@ -75,7 +76,7 @@ describe("PublishApiSettings", () => {
       "Shown only now; herald publish on this computer finds it by itself.",
     );
     expect(field("publish-api-enabled").checked).toBe(true);
-    expect(field("publish-api-state").textContent!.trim()).toBe("Status: connected");
+    expect(field("publish-api-state").textContent!.trim()).toBe("Listening on 127.0.0.1:8765");
 
     await fireEvent.click(field("publish-api-dismiss-token"));
     expect(screen.queryByTestId("publish-api-token")).toBeNull();
@@ -85,7 +86,7 @@ describe("PublishApiSettings", () => {
     await waitFor(() => expect(field("publish-api-enabled").checked).toBe(false));
     await enable();
     await waitFor(() => expect(mock.publishInputs).toHaveLength(3));
-    await waitFor(() => expect(field("publish-api-state").textContent!.trim()).toBe("Status: connected"));
+    await waitFor(() => expect(field("publish-api-state").textContent!.trim()).toBe("Listening on 127.0.0.1:8765"));
     expect(screen.queryByTestId("publish-api-token")).toBeNull();
   });
 
