@@ -257,6 +257,29 @@ async fn stomp_and_mqtt_through_rabbitmq() {
         );
     }
 
+    // Testing a running source leaves its session alone: a takeover of the
+    // MQTT client id would end it, and it would reconnect with a new
+    // `state_since`.
+    let before = herald.source_stats(alarms).await;
+    let probe = herald
+        .json(&[
+            "source",
+            "test",
+            &alarms.to_string(),
+            "--json",
+            "--listen",
+            "1",
+        ])
+        .await;
+    assert_eq!(probe["connected"], true, "{probe}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = herald.source_stats(alarms).await;
+    assert_eq!(
+        (&after["state"], &after["state_since"]),
+        (&before["state"], &before["state_since"]),
+        "the running source kept its connection: before {before}, after {after}"
+    );
+
     // 2. SIGKILL mid-stream: nothing lost, nothing twice.
     let publisher = tokio::spawn(publish_orders(node.stomp_port(), "orders.us", 1000..3000));
     let mqtt_publisher = tokio::spawn(async move {

@@ -110,13 +110,23 @@ pub async fn probe(spec: &SourceSpec, listen: Duration) -> ProbeReport {
 
 /// Brokers: runs a real session (login and subscriptions included) without a
 /// store. Nothing is committed, so nothing is acknowledged: the messages seen
-/// stay with the broker for the source itself.
+/// stay with the broker for the source itself. The test uses a client id of
+/// its own and no durable subscription or persistent session, so testing a
+/// running source neither takes its MQTT session over nor leaves a session
+/// or queue behind on the broker.
 async fn probe_session(
     spec: &SourceSpec,
     tls: &std::sync::Arc<rustls::ClientConfig>,
     listen: Duration,
     mut report: ProbeReport,
 ) -> ProbeReport {
+    let mut spec = spec.clone();
+    spec.config.durable = false;
+    spec.config.client_id = Some(format!(
+        "{}-test",
+        spec.config.client_id.as_deref().unwrap_or("herald")
+    ));
+    let spec = &spec;
     let (events, mut incoming) = tokio::sync::mpsc::channel(4096);
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let mut context = SourceContext {
@@ -128,10 +138,11 @@ async fn probe_session(
     let mut last_seen = None;
     let session = super::session(spec, tls, None, &mut context, &mut last_seen);
     tokio::pin!(session);
+    // Connecting (WebSocket, then the broker's login) has this long at most.
+    let give_up = tokio::time::Instant::now() + super::CONNECT_TIMEOUT * 2;
     let mut listen_until: Option<tokio::time::Instant> = None;
     let end = loop {
-        let stop_at = listen_until
-            .unwrap_or_else(|| tokio::time::Instant::now() + super::CONNECT_TIMEOUT * 2);
+        let stop_at = listen_until.unwrap_or(give_up);
         tokio::select! {
             end = &mut session => break end,
             Some(event) = incoming.recv() => match event {
