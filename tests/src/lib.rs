@@ -101,6 +101,16 @@ pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, 
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A loopback port that was free a moment ago, for a server the test asks
+/// Herald to start (the publish API). Another process could take it in
+/// between; the test then fails on the bind, saying so.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
 /// Binds a loopback listener with `SO_REUSEADDR`, on `port` (0: any free
 /// port). Rebinding the port of a server that was just killed is retried
 /// for a short, bounded while.

@@ -6,16 +6,8 @@
 
 use std::process::Command;
 
-use herald_tests::{by_remote_id, Herald, WAIT};
+use herald_tests::{by_remote_id, free_port, Herald, WAIT};
 use serde_json::Value;
-
-/// A free loopback port for the API.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
-}
 
 /// Runs curl; returns the HTTP status and the body.
 fn curl(args: &[&str]) -> (u16, String) {

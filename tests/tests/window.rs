@@ -21,7 +21,7 @@ use herald_tests::broker::{RabbitNode, StompPublisher, PASSWORD, USER};
 use herald_tests::desktop::Desktop;
 use herald_tests::ntfy::{NtfyAuth, NtfyServer};
 use herald_tests::webdriver::{Element, Session};
-use herald_tests::{now_ms, Herald, WAIT};
+use herald_tests::{free_port, now_ms, Herald, WAIT};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -2377,14 +2377,6 @@ async fn rules_notification_settings_and_do_not_disturb_in_the_window() {
     })
     .await;
     desktop.quit(session).await;
-}
-
-/// A free loopback port.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
