@@ -149,6 +149,15 @@ pub(crate) enum SessionEnd {
     },
 }
 
+/// How a session that got connected ends in failure: with the error and how
+/// long it was up (a long one resets the backoff).
+pub(crate) fn failure_since(connected_at: Instant) -> impl Fn(String) -> SessionEnd {
+    move |error| SessionEnd::Failed {
+        error,
+        connected_for: connected_at.elapsed(),
+    }
+}
+
 /// A connection that stayed up this long resets the backoff.
 const STABLE_AFTER: Duration = Duration::from_secs(60);
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -399,10 +408,7 @@ pub(crate) async fn session(
         _ => {}
     }
     let connected_at = Instant::now();
-    let failed = |error: String| SessionEnd::Failed {
-        error,
-        connected_for: connected_at.elapsed(),
-    };
+    let failed = failure_since(connected_at);
     if !send_state(context, spec.id, SourceState::Connected { since: now_ms() }).await {
         return SessionEnd::Shutdown;
     }

@@ -128,10 +128,7 @@ pub(super) async fn session(
     last_seen: &mut Option<Cursor>,
 ) -> SessionEnd {
     let connected_at = Instant::now();
-    let failed = |error: String| SessionEnd::Failed {
-        error,
-        connected_for: connected_at.elapsed(),
-    };
+    let failed = super::failure_since(connected_at);
     let read_timeout = Duration::from_secs(spec.config.read_timeout_secs.max(1));
     let keep_alive = (read_timeout / 3).max(Duration::from_secs(1));
     // Larger packets are read (so the stream stays in step) and then refused.
