@@ -41,6 +41,7 @@ const COMMANDS: &[&str] = &[
     "pause_notifications",
     "mute_source",
     "set_sources_paused",
+    "get_storage",
 ];
 
 fn main() {

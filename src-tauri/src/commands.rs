@@ -49,7 +49,10 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     let Some(command) = cli.command else {
         return Ok(ExitCode::SUCCESS);
     };
-    let store = open_store(&data_dir)?;
+    // Only the long-running engine sets a damaged database aside; a quick
+    // command stops with the reason instead of moving the user's file.
+    let long_running = matches!(command, Command::Run(_) | Command::Demo(_));
+    let store = open_store(&data_dir, long_running)?;
     let outcome = match command {
         Command::Source(command) => source(&store, command),
         Command::Rule(command) => crate::rule_commands::rule(&store, command),
@@ -82,10 +85,33 @@ fn data_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
         })
 }
 
-fn open_store(data_dir: &Path) -> Result<Store> {
+fn open_store(data_dir: &Path, set_aside_damage: bool) -> Result<Store> {
     let path = data_dir.join("herald.db");
-    Store::open(&path, BatchLimits::default())
-        .with_context(|| format!("cannot open the database {}", path.display()))
+    let context = || format!("cannot open the database {}", path.display());
+    if !set_aside_damage {
+        return Store::open(&path, BatchLimits::default()).map_err(|error| {
+            let hint = error.is_damage().then_some(
+                "; start `herald run` (or the window) to set it aside and begin a new one, or repair it with sqlite3's .recover",
+            );
+            anyhow!("{error}{}", hint.unwrap_or_default()).context(context())
+        });
+    }
+    let (store, set_aside) =
+        Store::open_or_set_aside(&path, BatchLimits::default()).with_context(context)?;
+    if let Some(set_aside) = set_aside {
+        eprintln!("herald: {}", set_aside_notice(&path, &set_aside));
+    }
+    Ok(store)
+}
+
+/// What the user reads when a damaged database was replaced.
+pub fn set_aside_notice(path: &Path, set_aside: &herald_core::store::SetAside) -> String {
+    format!(
+        "the database {} was damaged ({}); it was moved to {} untouched, and a new, empty database was started (add your sources again; sqlite3's .recover may get the old messages back)",
+        path.display(),
+        set_aside.reason,
+        set_aside.kept_at.display()
+    )
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

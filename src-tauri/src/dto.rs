@@ -586,6 +586,22 @@ pub enum UiEvent {
     QuietChanged,
     /// Routing rules changed (here, from the tray, or elsewhere); reload them.
     RulesChanged,
+    /// Saving messages started or stopped failing; ask `get_storage`.
+    StorageChanged,
+}
+
+/// The database's health: whether a damaged file was set aside at start,
+/// and why received messages cannot be saved right now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct StorageView {
+    /// The database file in use.
+    pub database: String,
+    /// Where the damaged database was moved at start, untouched.
+    pub set_aside_to: Option<String>,
+    /// What SQLite said about the damaged file.
+    pub set_aside_reason: Option<String>,
+    /// Why writes fail now (the disk is full, …); `None` while they work.
+    pub write_trouble: Option<String>,
 }
 
 /// An error as the UI receives it: a stable code to branch on and a
@@ -658,6 +674,7 @@ mod tests {
             PolicyInput,
             PauseInput,
             QuietView,
+            StorageView,
         ]
     }
 

@@ -10,6 +10,7 @@ mod commands;
 mod error;
 mod events;
 mod routing;
+mod storage;
 mod tray;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,8 @@ pub struct AppState {
     /// inbox (no blank white frame), or after `SHOW_ANYWAY` regardless.
     pub shown: AtomicBool,
     pub notifier: crate::notifier::Notifier,
+    /// The damaged database moved aside at start, if any.
+    pub set_aside: Option<herald_core::store::SetAside>,
 }
 
 /// Shows the window even if the UI never reports that it painted.
@@ -197,8 +200,14 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
     require_display()?;
     let database = data_dir.join("herald.db");
     let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-    let store = Store::open(&database, BatchLimits::default())
+    let (store, set_aside) = Store::open_or_set_aside(&database, BatchLimits::default())
         .with_context(|| format!("cannot open the database {}", database.display()))?;
+    if let Some(set_aside) = &set_aside {
+        eprintln!(
+            "herald: {}",
+            crate::commands::set_aside_notice(&database, set_aside)
+        );
+    }
     let app = tauri::Builder::default()
         // First, so a second launch focuses this window instead of starting twice.
         .plugin(tauri_plugin_single_instance::init(
@@ -225,6 +234,7 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
             let engine = tauri::async_runtime::block_on(Engine::start(store.clone()))?;
             tracing::debug!(target: "herald::launch", "engine started at {} ms", started.elapsed().as_millis());
             events::forward(app.handle().clone(), engine.subscribe());
+            storage::forward(app.handle().clone(), &store);
             let (reactions, reaction_stream) = tokio::sync::mpsc::unbounded_channel();
             let status_handle = app.handle().clone();
             let notifier = tauri::async_runtime::block_on(async {
@@ -248,6 +258,7 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
                 started: options.started,
                 shown: AtomicBool::new(false),
                 notifier,
+                set_aside,
             });
             // A tray that cannot be made (no tray support at all) is not fatal.
             if let Err(error) = tray::install(app.handle()) {
@@ -343,6 +354,7 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
             routing::pause_notifications,
             routing::mute_source,
             routing::set_sources_paused,
+            storage::get_storage,
         ])
         .build(tauri::generate_context!())
         .context("cannot start the window")?;

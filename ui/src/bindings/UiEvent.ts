@@ -4,4 +4,4 @@
  * What the window is told, coalesced: a burst of 10,000 messages becomes a
  * handful of `messages_added` events, not 10,000. Emitted as `herald://event`.
  */
-export type UiEvent = { "kind": "messages_added", count: number, sources: Array<number>, } | { "kind": "source_status", source: number, } | { "kind": "counts_changed" } | { "kind": "focus_message", id: number, } | { "kind": "quiet_changed" } | { "kind": "rules_changed" };
+export type UiEvent = { "kind": "messages_added", count: number, sources: Array<number>, } | { "kind": "source_status", source: number, } | { "kind": "counts_changed" } | { "kind": "focus_message", id: number, } | { "kind": "quiet_changed" } | { "kind": "rules_changed" } | { "kind": "storage_changed" };

@@ -58,6 +58,30 @@ pub enum StoreError {
     WriterGone,
 }
 
+impl StoreError {
+    /// The file is not a database or its structure is broken: retrying or
+    /// migrating cannot help, only setting the file aside.
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _))
+                if matches!(
+                    failure.code,
+                    rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+                )
+        )
+    }
+}
+
+/// A damaged database that [`Store::open_or_set_aside`] moved out of the way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetAside {
+    /// Where the damaged file is now, untouched, for recovery.
+    pub kept_at: PathBuf,
+    /// What SQLite said about it.
+    pub reason: String,
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 type WriteJob = Box<dyn FnOnce(&mut Connection) + Send>;
@@ -98,8 +122,48 @@ impl Store {
         })
     }
 
+    /// Opens the database like [`Store::open`]; if the file is damaged, moves
+    /// it (with its -wal and -shm files) aside as `NAME.damaged-TIMESTAMP`
+    /// and starts a new one. Nothing is deleted: the user is told where the
+    /// old file is, to recover what it holds.
+    pub fn open_or_set_aside(
+        path: &Path,
+        limits: BatchLimits,
+    ) -> Result<(Store, Option<SetAside>)> {
+        let reason = match Store::open(path, limits) {
+            Ok(store) => return Ok((store, None)),
+            Err(error) if error.is_damage() => error.to_string(),
+            Err(error) => return Err(error),
+        };
+        let stamp = file_stamp(crate::model::now_ms());
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        // Never over an earlier damaged file (twice in one second).
+        let kept_at = (1..)
+            .map(|n| match n {
+                1 => path.with_file_name(format!("{name}.damaged-{stamp}")),
+                n => path.with_file_name(format!("{name}.damaged-{stamp}-{n}")),
+            })
+            .find(|candidate| !candidate.exists())
+            .expect("an unused name");
+        for suffix in ["-wal", "-shm", ""] {
+            let from = PathBuf::from(format!("{}{suffix}", path.display()));
+            if from.exists() {
+                std::fs::rename(&from, format!("{}{suffix}", kept_at.display()))?;
+            }
+        }
+        tracing::error!(kept_at = %kept_at.display(), %reason, "the database was damaged; it was set aside and a new one started");
+        let store = Store::open(path, limits)?;
+        Ok((store, Some(SetAside { kept_at, reason })))
+    }
+
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Why received messages cannot be saved right now (a full disk, a
+    /// read-only file, a lock held elsewhere), or `None` while writes work.
+    pub fn write_trouble(&self) -> tokio::sync::watch::Receiver<Option<String>> {
+        self.inner.writer.trouble()
     }
 
     /// Runs `job` on the writer thread in its own transaction and waits.
@@ -227,6 +291,21 @@ pub fn register_functions(connection: &Connection) -> Result<()> {
         },
     )?;
     Ok(())
+}
+
+/// `20261128-125959` (UTC) for a file name: sortable and free of colons.
+fn file_stamp(ms: i64) -> String {
+    let time = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        time.year(),
+        u8::from(time.month()),
+        time.day(),
+        time.hour(),
+        time.minute(),
+        time.second()
+    )
 }
 
 fn create_private_dir(path: &Path) -> Result<()> {

@@ -2682,3 +2682,93 @@ fn waiters_learn_what_their_commit_did_and_are_not_held_by_the_window() {
     );
     store.close();
 }
+
+// ---------------------------------------------------------------- damage
+
+#[test]
+fn a_file_that_is_not_a_database_is_set_aside_and_a_new_one_started() {
+    let dir = TempDir::new().expect("a temporary directory");
+    let path = dir.path().join("herald.db");
+    let garbage = b"this is not sqlite at all, but the user's bytes all the same".repeat(200);
+    std::fs::write(&path, &garbage).expect("write the file");
+
+    let Err(error) = Store::open(&path, BatchLimits::default()) else {
+        panic!("a file of garbage opened as a database");
+    };
+    assert!(error.is_damage(), "{error}");
+    assert_eq!(
+        std::fs::read(&path).expect("read the file"),
+        garbage,
+        "open alone changes nothing"
+    );
+
+    let (store, set_aside) =
+        Store::open_or_set_aside(&path, BatchLimits::default()).expect("opens");
+    let set_aside = set_aside.expect("reported");
+    assert!(
+        set_aside.reason.contains("not a database"),
+        "{}",
+        set_aside.reason
+    );
+    assert_eq!(
+        std::fs::read(&set_aside.kept_at).expect("read the file"),
+        garbage,
+        "kept untouched"
+    );
+    assert!(set_aside
+        .kept_at
+        .file_name()
+        .expect("a file name")
+        .to_string_lossy()
+        .starts_with("herald.db.damaged-"));
+    let report = store.read(check_integrity).expect("checks");
+    assert!(report.is_ok(), "{report:?}");
+    store.close();
+    drop(store);
+
+    // Damaged again in the same second: the first kept file is not overwritten.
+    std::fs::write(
+        &path,
+        b"garbage again, different from the first".repeat(200),
+    )
+    .expect("write the file");
+    let (store, again) = Store::open_or_set_aside(&path, BatchLimits::default()).expect("opens");
+    let again = again.expect("reported");
+    assert_ne!(again.kept_at, set_aside.kept_at);
+    assert_eq!(
+        std::fs::read(&set_aside.kept_at).expect("read the file"),
+        garbage
+    );
+    store.close();
+}
+
+#[test]
+fn a_damaged_schema_is_set_aside_but_a_healthy_database_is_left_alone() {
+    let dir = TempDir::new().expect("a temporary directory");
+    let path = dir.path().join("herald.db");
+    let store = Store::open(&path, BatchLimits::default()).expect("opens");
+    store.close();
+    drop(store);
+
+    let (store, set_aside) =
+        Store::open_or_set_aside(&path, BatchLimits::default()).expect("opens");
+    assert_eq!(set_aside, None, "a healthy file stays where it is");
+    store.close();
+    drop(store);
+
+    // Scribble over the schema table's page (page 1 after the header).
+    let mut bytes = std::fs::read(&path).expect("read the file");
+    for byte in &mut bytes[100..1024] {
+        *byte = 0xa5;
+    }
+    std::fs::write(&path, &bytes).expect("write the file");
+    let (store, set_aside) =
+        Store::open_or_set_aside(&path, BatchLimits::default()).expect("opens");
+    let set_aside = set_aside.expect("a broken schema is damage");
+    assert_eq!(
+        std::fs::read(&set_aside.kept_at).expect("read the file"),
+        bytes
+    );
+    assert!(store.read(check_integrity).expect("checks").is_ok());
+    store.close();
+}

@@ -119,6 +119,7 @@ enum Job {
 pub(super) struct WriterHandle {
     jobs: flume::Sender<Job>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    trouble: tokio::sync::watch::Receiver<Option<String>>,
 }
 
 impl WriterHandle {
@@ -142,6 +143,10 @@ impl WriterHandle {
             .map_err(|_| StoreError::WriterGone)
     }
 
+    pub(super) fn trouble(&self) -> tokio::sync::watch::Receiver<Option<String>> {
+        self.trouble.clone()
+    }
+
     pub(super) fn shutdown(&self) {
         let _ = self.jobs.send(Job::Shutdown);
         let thread = self.thread.lock().ok().and_then(|mut slot| slot.take());
@@ -163,16 +168,25 @@ pub(super) fn spawn(connection: Connection, limits: BatchLimits) -> Result<Write
     // Bounded, so a writer that falls behind slows the sources down (and
     // they stop reading their sockets) instead of buffering without limit.
     let (jobs, queue) = flume::bounded(64);
+    let (trouble_sender, trouble) = tokio::sync::watch::channel(None);
     let thread = std::thread::Builder::new()
         .name("herald-writer".into())
-        .spawn(move || run(connection, queue, limits))?;
+        .spawn(move || run(connection, queue, limits, trouble_sender))?;
     Ok(WriterHandle {
         jobs,
         thread: Mutex::new(Some(thread)),
+        trouble,
     })
 }
 
-fn run(mut connection: Connection, queue: flume::Receiver<Job>, limits: BatchLimits) {
+type Trouble = tokio::sync::watch::Sender<Option<String>>;
+
+fn run(
+    mut connection: Connection,
+    queue: flume::Receiver<Job>,
+    limits: BatchLimits,
+    trouble: Trouble,
+) {
     let mut pending: Vec<IngestBatch> = Vec::new();
     let mut pending_rows = 0;
     let mut window_closes = Instant::now();
@@ -184,7 +198,7 @@ fn run(mut connection: Connection, queue: flume::Receiver<Job>, limits: BatchLim
             match queue.recv_deadline(window_closes) {
                 Ok(job) => Some(job),
                 Err(flume::RecvTimeoutError::Timeout) => {
-                    commit(&mut connection, &mut pending);
+                    commit(&mut connection, &mut pending, &trouble);
                     pending_rows = 0;
                     continue;
                 }
@@ -208,19 +222,19 @@ fn run(mut connection: Connection, queue: flume::Receiver<Job>, limits: BatchLim
                 pending.push(batch);
                 wrote = true;
                 if pending_rows >= limits.max_rows || (awaited && queue.is_empty()) {
-                    commit(&mut connection, &mut pending);
+                    commit(&mut connection, &mut pending, &trouble);
                     pending_rows = 0;
                 }
             }
             Some(Job::Call(job)) => {
                 // Keep order: what was received before this change is committed first.
-                commit(&mut connection, &mut pending);
+                commit(&mut connection, &mut pending, &trouble);
                 pending_rows = 0;
                 job(&mut connection);
                 wrote = true;
             }
             Some(Job::Shutdown) | None => {
-                commit(&mut connection, &mut pending);
+                commit(&mut connection, &mut pending, &trouble);
                 // Fold the WAL back so the file is whole when Herald is not
                 // running. Only after writing: a read-only command must not
                 // take the lock a running engine is about to need.
@@ -241,7 +255,7 @@ fn run(mut connection: Connection, queue: flume::Receiver<Job>, limits: BatchLim
 /// While it retries, sources wait: nothing is dropped on a passing fault.
 const COMMIT_PATIENCE: Duration = Duration::from_secs(60);
 
-fn commit(connection: &mut Connection, pending: &mut Vec<IngestBatch>) {
+fn commit(connection: &mut Connection, pending: &mut Vec<IngestBatch>, trouble: &Trouble) {
     if pending.is_empty() {
         return;
     }
@@ -252,11 +266,17 @@ fn commit(connection: &mut Connection, pending: &mut Vec<IngestBatch>) {
         match write_batches(connection, pending, now) {
             Ok(inserted) => {
                 send_reports(std::mem::take(pending), inserted, now);
+                trouble.send_if_modified(|current| current.take().is_some());
                 return;
             }
             Err(error) if is_transient(&error) && started.elapsed() < COMMIT_PATIENCE => {
                 if pause == Duration::from_millis(50) {
                     tracing::warn!(%error, "could not commit received messages; retrying");
+                    let waiting: usize = pending.iter().map(|batch| batch.envelopes.len()).sum();
+                    trouble.send_replace(Some(format!(
+                        "{}; {waiting} received messages are waiting to be saved, and Herald keeps trying",
+                        describe_write_failure(&error)
+                    )));
                 }
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_secs(2));
@@ -266,10 +286,38 @@ fn commit(connection: &mut Connection, pending: &mut Vec<IngestBatch>) {
             Err(error) => {
                 let lost: usize = pending.iter().map(|batch| batch.envelopes.len()).sum();
                 tracing::error!(%error, lost, "gave up committing received messages; they will be fetched again after a restart");
+                trouble.send_replace(Some(format!(
+                    "{}; {lost} received messages could not be saved and will be asked for again when Herald restarts",
+                    describe_write_failure(&error)
+                )));
                 pending.clear();
                 return;
             }
         }
+    }
+}
+
+/// A write failure in words a user can act on.
+fn describe_write_failure(error: &StoreError) -> String {
+    use rusqlite::ErrorCode;
+    let code = match error {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) => Some(failure.code),
+        _ => None,
+    };
+    match code {
+        Some(ErrorCode::DiskFull) => {
+            "the disk holding the database is full; free some space".into()
+        }
+        Some(ErrorCode::ReadOnly) => {
+            "the database cannot be written (its file or disk is read-only)".into()
+        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            "another program is holding the database locked".into()
+        }
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+            format!("the database is damaged ({error}); `herald check` tells more")
+        }
+        _ => format!("the database cannot be written ({error})"),
     }
 }
 
