@@ -314,6 +314,17 @@ pub(crate) fn connection_target(
     Ok((url, headers))
 }
 
+/// The WebSocket settings of every source's connection (and of the Autobahn
+/// conformance client in the tests). Tungstenite's own ceiling only guards
+/// memory; frames between the source's limit and this are rejected and
+/// counted without a reconnect.
+pub fn websocket_config(max_frame_bytes: usize) -> WebSocketConfig {
+    let ceiling = (max_frame_bytes.saturating_mul(2)).max(64 << 20);
+    WebSocketConfig::default()
+        .max_message_size(Some(ceiling))
+        .max_frame_size(Some(ceiling))
+}
+
 /// Opens the WebSocket. Errors are sorted into "credentials refused" and the rest.
 pub(crate) async fn connect(
     spec: &SourceSpec,
@@ -340,12 +351,7 @@ pub(crate) async fn connect(
         tungstenite::http::header::USER_AGENT,
         HeaderValue::from_static(concat!("herald/", env!("CARGO_PKG_VERSION"))),
     );
-    // Tungstenite's own ceiling only guards memory; frames between the
-    // source's limit and this are rejected and counted without a reconnect.
-    let ceiling = (spec.config.max_frame_bytes.saturating_mul(2)).max(64 << 20);
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(ceiling))
-        .max_frame_size(Some(ceiling));
+    let config = websocket_config(spec.config.max_frame_bytes);
     let connector = tokio_tungstenite::Connector::Rustls(tls.clone());
     let attempt = tokio_tungstenite::connect_async_tls_with_config(
         request,
