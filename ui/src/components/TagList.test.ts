@@ -2,10 +2,11 @@ import { fireEvent, render, screen } from "@testing-library/svelte";
 import { tick } from "svelte";
 import { describe, expect, it, vi } from "vitest";
 import type { TagView } from "../bindings/TagView";
+import { ONE_LINE_CHARS } from "../lib/clip";
 import { i18n } from "../stores/i18n.svelte";
 import TagList, { TAG_LIMIT } from "./TagList.svelte";
 
-const LONG = `release-${"x".repeat(300)}`;
+const LONG = `release-${"x".repeat(200)}`;
 
 function manyTags(count: number): TagView[] {
   return Array.from({ length: count }, (_, index) => ({ name: `tag${index}`, emoji: null }));
@@ -22,6 +23,14 @@ describe("TagList", () => {
     expect(long?.title, "the whole tag is in the tooltip").toBe(LONG);
     expect(long?.querySelector(".text")?.textContent, "the label holds the whole tag; CSS ends it in an ellipsis").toBe(LONG);
     expect(screen.queryByTestId("tag-more")).toBeNull();
+  });
+
+  it("cuts a megabyte tag to one line's worth, between graphemes", () => {
+    const huge = `${"x".repeat(ONE_LINE_CHARS - 1)}🏷️${"y".repeat(1_000_000)}`;
+    const { container } = render(TagList, { tags: [{ name: huge, emoji: null }], limit: 3 });
+    const [chip] = chips(container);
+    expect(chip?.querySelector(".text")?.textContent, "the emoji at the cut goes whole").toBe(`${"x".repeat(ONE_LINE_CHARS - 1)}…`);
+    expect(chip?.title).toBe(`${"x".repeat(ONE_LINE_CHARS - 1)}…`);
   });
 
   it("renders the first few of 100,000 tags and counts the rest in a chip", async () => {
