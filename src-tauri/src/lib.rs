@@ -54,8 +54,15 @@ fn init_logging(verbose: u8) {
         1 => "info,herald=info,herald_core=info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Libraries that print whole requests, credentials included, at trace
+    // level never get there, whatever HERALD_LOG asks for.
+    for directive in ["tungstenite::handshake=debug", "hyper=debug", "h2=debug"] {
+        if let Ok(directive) = directive.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

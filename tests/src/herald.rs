@@ -65,6 +65,8 @@ pub struct Herald {
     data_dir: PathBuf,
     /// stderr of the latest `herald run`, for timeout messages.
     run_stderr: Mutex<Option<Arc<Mutex<Vec<String>>>>>,
+    /// Set on every command after the defaults (see [`Herald::env`]).
+    env: Vec<(String, String)>,
 }
 
 impl Default for Herald {
@@ -86,7 +88,15 @@ impl Herald {
             home,
             data_dir,
             run_stderr: Mutex::new(None),
+            env: Vec::new(),
         }
+    }
+
+    /// Runs every command with `name=value` too, overriding the defaults
+    /// (`HERALD_KEYRING=off`, no log filter).
+    pub fn env(mut self, name: &str, value: impl Into<String>) -> Herald {
+        self.env.push((name.to_string(), value.into()));
+        self
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -118,6 +128,7 @@ impl Herald {
         if let Ok(filter) = std::env::var("HERALD_E2E_LOG") {
             command.env("HERALD_LOG", filter);
         }
+        command.envs(self.env.iter().map(|(name, value)| (name, value)));
         command
     }
 
