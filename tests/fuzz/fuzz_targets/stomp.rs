@@ -13,10 +13,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for frame in frames {
-        // What parses must encode and parse back to the same frame.
-        let again = stomp::parse(&frame.encode()).expect("an encoded frame parses");
-        assert_eq!(again.len(), 1);
-        assert_eq!(again[0].command, frame.command);
+        // What parses must encode and parse back to the same frame. Not
+        // CONNECT and CONNECTED, whose headers STOMP 1.2 leaves unescaped:
+        // Herald only sends the one and only reads the other.
+        if !matches!(frame.command.as_str(), "CONNECT" | "CONNECTED") {
+            let again = stomp::parse(&frame.encode()).expect("an encoded frame parses");
+            assert_eq!(again.len(), 1);
+            assert_eq!(again[0].command, frame.command);
+        }
         if frame.command == "MESSAGE" {
             let headers = frame
                 .headers

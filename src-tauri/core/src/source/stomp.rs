@@ -277,6 +277,15 @@ pub fn connect_frame(spec: &SourceSpec, heartbeat: Duration) -> Frame {
     frame
 }
 
+/// CONNECT headers are sent unescaped (STOMP 1.2), so a line break or NUL in
+/// a login, password or virtual host would end the header early and let
+/// the rest of the value be read as headers of its own.
+pub fn connect_is_sendable(frame: &Frame) -> bool {
+    frame.headers.iter().all(|(name, value)| {
+        !name.contains(['\n', '\r', '\0']) && !value.contains(['\n', '\r', '\0'])
+    })
+}
+
 /// The SUBSCRIBE frames for a source: one per destination.
 pub fn subscribe_frames(spec: &SourceSpec) -> Vec<Frame> {
     let client_id = spec
@@ -340,6 +349,11 @@ pub(super) async fn session(
     let read_timeout = Duration::from_secs(spec.config.read_timeout_secs.max(1));
     let heartbeat = read_timeout / 3;
     let connect = connect_frame(spec, heartbeat);
+    if !connect_is_sendable(&connect) {
+        return SessionEnd::AuthFailed(
+            "the login, password or virtual host holds a line break or NUL, which a STOMP CONNECT frame cannot carry; edit the source".into(),
+        );
+    }
     if let Err(error) = socket.send(WsFrame::binary(connect.encode())).await {
         return failed(format!("sending CONNECT failed: {error}"));
     }
@@ -576,6 +590,20 @@ mod tests {
         assert_eq!(parsed[0].get("destination"), Some("/queue/a:b"));
         assert_eq!(parsed[0].get("note"), Some("line\nbreak\\"));
         assert_eq!(parsed[0].body, b"hello\0world");
+    }
+
+    #[test]
+    fn a_line_break_in_a_connect_header_is_refused_not_sent() {
+        let clean = Frame::new("CONNECT")
+            .header("login", "guest")
+            .header("passcode", "a:b\\c");
+        assert!(connect_is_sendable(&clean));
+        for bad in ["pass\nreceipt:1", "pass\r", "pass\0word"] {
+            let frame = Frame::new("CONNECT")
+                .header("login", "guest")
+                .header("passcode", bad);
+            assert!(!connect_is_sendable(&frame), "{bad:?}");
+        }
     }
 
     #[test]
