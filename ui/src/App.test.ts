@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { tick } from "svelte";
-import { describe, expect, it } from "vitest";
-import { MockBackend } from "./api/mock";
+import { describe, expect, it, vi } from "vitest";
+import { DAMAGED_DATABASE_REASON, DISK_FULL_TROUBLE, MockBackend } from "./api/mock";
 import App from "./App.svelte";
 import { ThemeStore } from "./stores/theme.svelte";
 
@@ -250,6 +250,40 @@ describe("App notifications", () => {
     await mock.pauseNotifications({ kind: "forever" });
     await waitFor(() => expect(screen.getByTestId("dnd-indicator").dataset.state).toBe("on"));
     expect(screen.queryByTestId("notifier-error"), "a refresh does not bring it back").toBeNull();
+  });
+});
+
+describe("App storage", () => {
+  it("shows no storage banner while the database is healthy", async () => {
+    const mock = new MockBackend({ count: 50, now: () => NOW });
+    const asked = vi.spyOn(mock, "getStorage");
+    render(App, { backend: mock, theme: new ThemeStore("light") });
+    await waitFor(() => expect(asked).toHaveBeenCalledOnce());
+    await asked.mock.results[0]!.value;
+    await tick();
+    expect(screen.queryByTestId("storage-set-aside")).toBeNull();
+    expect(screen.queryByTestId("storage-trouble")).toBeNull();
+  });
+
+  it("says a damaged database was set aside above the first-run screen, until dismissed", async () => {
+    await setup({ sources: false, damagedDatabase: DAMAGED_DATABASE_REASON });
+    const banner = await screen.findByTestId("storage-set-aside");
+    expect(banner.textContent).toContain(`It was moved to /home/you/.local/share/herald/herald.db.damaged-20261128-120000 untouched`);
+    expect(await screen.findByTestId("first-run-add-source"), "the new database is empty: a first run").toBeTruthy();
+    await fireEvent.click(within(banner).getByTestId("storage-set-aside-dismiss"));
+    expect(screen.queryByTestId("storage-set-aside")).toBeNull();
+  });
+
+  it("shows write trouble while the backend reports it, on any screen", async () => {
+    const mock = await setup();
+    await fireEvent.click(screen.getByTestId("nav-settings"));
+    await screen.findByTestId("settings-view");
+    // As the writer would: the backend emits `storage_changed` when saving starts failing, and again when it works.
+    mock.setWriteTrouble(DISK_FULL_TROUBLE);
+    const banner = await screen.findByTestId("storage-trouble");
+    expect(banner.textContent).toContain(`Messages cannot be saved: ${DISK_FULL_TROUBLE}`);
+    mock.setWriteTrouble(null);
+    await waitFor(() => expect(screen.queryByTestId("storage-trouble")).toBeNull());
   });
 });
 

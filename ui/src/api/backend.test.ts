@@ -55,7 +55,7 @@ describe("tauriBackend", () => {
     ]);
   });
 
-  it("calls the routing, policy and quiet commands by their Rust names", async () => {
+  it("calls the routing, policy, quiet and storage commands by their Rust names", async () => {
     invoke.mockClear();
     invoke.mockResolvedValue(undefined);
     const { tauriBackend } = await import("./tauri");
@@ -83,6 +83,7 @@ describe("tauriBackend", () => {
     await backend.pauseNotifications({ kind: "for", minutes: 60 });
     await backend.muteSource(4, { kind: "until_tomorrow" });
     await backend.setSourcesPaused(true);
+    await backend.getStorage();
     expect(invoke.mock.calls).toEqual([
       ["list_rules", undefined],
       ["save_rule", { rule }],
@@ -98,6 +99,7 @@ describe("tauriBackend", () => {
       ["pause_notifications", { pause: { kind: "for", minutes: 60 } }],
       ["mute_source", { id: 4, pause: { kind: "until_tomorrow" } }],
       ["set_sources_paused", { paused: true }],
+      ["get_storage", undefined],
     ]);
   });
 
@@ -150,6 +152,7 @@ describe("parseEvent", () => {
     expect(parseEvent({ kind: "focus_message", id: "42" })).toBeNull();
     expect(parseEvent({ kind: "quiet_changed" })).toEqual({ kind: "quiet_changed" });
     expect(parseEvent({ kind: "rules_changed", extra: 1 })).toEqual({ kind: "rules_changed" });
+    expect(parseEvent({ kind: "storage_changed" })).toEqual({ kind: "storage_changed" });
     expect(parseEvent(null)).toBeNull();
     expect(parseEvent("counts_changed")).toBeNull();
   });

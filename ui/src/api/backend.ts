@@ -25,6 +25,7 @@ import type { QuietView } from "../bindings/QuietView";
 import type { RuleInput } from "../bindings/RuleInput";
 import type { RulePreview } from "../bindings/RulePreview";
 import type { RuleView } from "../bindings/RuleView";
+import type { StorageView } from "../bindings/StorageView";
 import type { HeraldEvent } from "./events";
 
 export type { HeraldEvent } from "./events";
@@ -125,6 +126,13 @@ export interface Backend {
   muteSource(id: number, pause: PauseInput): Promise<QuietView>;
   /** `set_sources_paused {paused}`: stops (or resumes) receiving from every source. */
   setSourcesPaused(paused: boolean): Promise<QuietView>;
+  /**
+   * `get_storage`: the database's health. `set_aside_to` is where a damaged
+   * database was moved at start (a new, empty one is in use); `write_trouble`
+   * says why received messages cannot be saved now, null while they can.
+   * `storage_changed` events say when to ask again.
+   */
+  getStorage(): Promise<StorageView>;
   /** `window_ready`: the first screen is painted; the window shows itself (it starts hidden). */
   windowReady(): Promise<void>;
   /** Subscribes to `herald://event`; resolves to the unsubscribe function. */

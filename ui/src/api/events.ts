@@ -7,7 +7,8 @@ import type { UiEvent } from "../bindings/UiEvent";
  * for many rows. `focus_message` asks the window to show one message (its
  * notification was clicked); `quiet_changed` and `rules_changed` say that
  * do-not-disturb state or the routing rules changed, wherever they were
- * changed (this window included).
+ * changed (this window included); `storage_changed` that saving received
+ * messages started or stopped failing.
  */
 export const EVENT_NAME = "herald://event";
 
@@ -37,6 +38,8 @@ export function parseEvent(payload: unknown): HeraldEvent | null {
       return { kind: "quiet_changed" };
     case "rules_changed":
       return { kind: "rules_changed" };
+    case "storage_changed":
+      return { kind: "storage_changed" };
     default:
       return null;
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ListQuery } from "../bindings/ListQuery";
 import { segments } from "../lib/highlight";
-import { excerpt, MockBackend } from "./mock";
+import { DAMAGED_DATABASE_REASON, DISK_FULL_TROUBLE, excerpt, MockBackend, mockOptionsFromUrl } from "./mock";
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0);
 
@@ -90,5 +90,30 @@ describe("MockBackend", () => {
   it("fails the commands it is told to, as a BackendError", async () => {
     const mock = new MockBackend({ count: 10, failing: ["list_messages"] });
     await expect(mock.listMessages(query())).rejects.toMatchObject({ code: "mock_failure" });
+  });
+});
+
+describe("MockBackend storage", () => {
+  it("stores nothing while writes fail, and says so only when that starts or stops", async () => {
+    const mock = new MockBackend({ count: 10, now: () => NOW });
+    const kinds: string[] = [];
+    await mock.onEvent((event) => kinds.push(event.kind));
+    mock.setWriteTrouble(DISK_FULL_TROUBLE);
+    mock.setWriteTrouble(DISK_FULL_TROUBLE);
+    expect(mock.receive(3), "received messages wait, as behind the real writer").toEqual([]);
+    expect(mock.messages).toHaveLength(10);
+    expect((await mock.getStorage()).write_trouble).toBe(DISK_FULL_TROUBLE);
+    mock.setWriteTrouble(null);
+    expect(mock.receive(2)).toHaveLength(2);
+    expect(kinds.filter((kind) => kind === "storage_changed"), "one event when it starts, one when it ends").toHaveLength(2);
+  });
+});
+
+describe("mockOptionsFromUrl", () => {
+  it("reads ?storage= as a damaged database set aside (leaving an empty one) and a full disk", () => {
+    expect(mockOptionsFromUrl("")).toMatchObject({ sources: true, damagedDatabase: null, writeTrouble: null });
+    expect(mockOptionsFromUrl("?storage=damaged")).toMatchObject({ sources: false, damagedDatabase: DAMAGED_DATABASE_REASON, writeTrouble: null });
+    expect(mockOptionsFromUrl("?storage=full")).toMatchObject({ sources: true, damagedDatabase: null, writeTrouble: DISK_FULL_TROUBLE });
+    expect(mockOptionsFromUrl("?storage=damaged,full")).toMatchObject({ damagedDatabase: DAMAGED_DATABASE_REASON, writeTrouble: DISK_FULL_TROUBLE });
   });
 });

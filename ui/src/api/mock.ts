@@ -10,7 +10,8 @@
  * the local publish API (a token made on first enable or on regeneration,
  * and a "local" source its messages are filed under); and routing rules,
  * the notification policy and do-not-disturb (`mock-rules.ts`), with the
- * rules applied to the messages it receives.
+ * rules applied to the messages it receives; and the database's health
+ * (a damaged file set aside at start, writes that fail).
  */
 import type { ActionView } from "../bindings/ActionView";
 import type { AttachmentView } from "../bindings/AttachmentView";
@@ -36,6 +37,7 @@ import type { SettingsView } from "../bindings/SettingsView";
 import type { SourceInput } from "../bindings/SourceInput";
 import type { SourceSettings } from "../bindings/SourceSettings";
 import type { SourceView } from "../bindings/SourceView";
+import type { StorageView } from "../bindings/StorageView";
 import { findCharRanges } from "../lib/highlight";
 import { RENDERED_BODY_CHARS } from "../lib/limits";
 import { DEFAULT_PUBLISH_PORT, PUBLISH_PORT_RANGE } from "../lib/publish-api";
@@ -83,6 +85,14 @@ export type MockOptions = {
   rules?: boolean;
   /** Why desktop notifications cannot be shown, as `QuietView.notifier_error`. */
   notifierError?: string | null;
+  /**
+   * Start as Herald does after finding its database damaged: what SQLite
+   * said, as `StorageView.set_aside_reason`; the file is "moved" beside the
+   * new one. Pair it with `sources: false`, since the new database is empty.
+   */
+  damagedDatabase?: string | null;
+  /** Why received messages cannot be saved, as `StorageView.write_trouble`. */
+  writeTrouble?: string | null;
 };
 
 const DEFAULT_SETTINGS: SettingsView = {
@@ -92,6 +102,13 @@ const DEFAULT_SETTINGS: SettingsView = {
   data_dir: "/home/you/.local/share/herald",
   export_dir: "/home/you/Downloads",
 };
+
+/** What SQLite says about a damaged file, for `?storage=damaged`. */
+export const DAMAGED_DATABASE_REASON = "database error: database disk image is malformed";
+
+/** The writer's words for a full disk, for `?storage=full`. */
+export const DISK_FULL_TROUBLE =
+  "the disk holding the database is full; free some space; 12 received messages are waiting to be saved, and Herald keeps trying";
 
 /** A port the mock pretends another program listens on, to show the API's "retrying" state. */
 export const TAKEN_PUBLISH_PORT = 8080;
@@ -131,6 +148,8 @@ export class MockBackend implements Backend {
   };
   /** Every `setPublishApi` input, for tests of the settings. */
   readonly publishInputs: PublishApiInput[] = [];
+  /** The database's health as `get_storage` reports it; `setWriteTrouble` changes it as the writer would. */
+  storage: StorageView;
 
   private readonly factory: MessageFactory;
   private readonly now: () => number;
@@ -150,6 +169,14 @@ export class MockBackend implements Backend {
     const withSources = options.sources ?? true;
     this.sources = withSources ? DEMO_SOURCES.map(copySource) : [];
     this.settings = { ...DEFAULT_SETTINGS, ...options.settings };
+    const database = `${this.settings.data_dir}/herald.db`;
+    const damaged = options.damagedDatabase ?? null;
+    this.storage = {
+      database,
+      set_aside_to: damaged === null ? null : `${database}.damaged-${fileStamp(this.now())}`,
+      set_aside_reason: damaged,
+      write_trouble: options.writeTrouble ?? null,
+    };
     this.routing = new MockRouting({
       now: this.now,
       demo: withSources && (options.rules ?? true),
@@ -187,7 +214,8 @@ export class MockBackend implements Backend {
    * the Rust side emits. Returns the new messages.
    */
   receive(count = 1, sourceId?: number): MockMessage[] {
-    if (this.routing.sourcesPaused) return [];
+    // While writes fail nothing is stored: the sources wait, as they do behind the real writer.
+    if (this.routing.sourcesPaused || this.storage.write_trouble !== null) return [];
     const live = this.sources.filter((source) => source.enabled && source.state === "connected");
     if (live.length === 0) return [];
     const added: MockMessage[] = [];
@@ -992,6 +1020,18 @@ export class MockBackend implements Backend {
     return this.routing.quiet();
   }
 
+  async getStorage(): Promise<StorageView> {
+    await this.enter("get_storage");
+    return { ...this.storage };
+  }
+
+  /** Saving starts (a text) or stops (null) failing; the window hears of it only when that changes. */
+  setWriteTrouble(trouble: string | null): void {
+    if (trouble === this.storage.write_trouble) return;
+    this.storage = { ...this.storage, write_trouble: trouble };
+    this.emit({ kind: "storage_changed" });
+  }
+
   /** What a click on a notification does: asks the window to show the message. */
   focus(id: number): void {
     this.emit({ kind: "focus_message", id });
@@ -1047,19 +1087,35 @@ export function excerpt(text: string, ranges: [number, number][], before = 24, l
   };
 }
 
+/** A set-aside file's suffix as Rust writes it: `20261128-120000`, in UTC. */
+function fileStamp(time: number): string {
+  const date = new Date(time);
+  const two = (value: number) => String(value).padStart(2, "0");
+  const day = `${date.getUTCFullYear()}${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}`;
+  return `${day}-${two(date.getUTCHours())}${two(date.getUTCMinutes())}${two(date.getUTCSeconds())}`;
+}
+
 /**
  * Options from the dev page's query string: `?mock=20000` messages,
- * `?mock=empty` for a first run, `?latency=300`, `?fail=list_messages`.
+ * `?mock=empty` for a first run, `?latency=300`, `?fail=list_messages`,
+ * `?storage=damaged` (a damaged database was set aside: a first run with
+ * the banner), `?storage=full` (received messages cannot be saved), or both
+ * as `?storage=damaged,full`.
  */
 export function mockOptionsFromUrl(search: string): MockOptions {
   const params = new URLSearchParams(search);
   const mock = params.get("mock");
   const count = mock && /^\d+$/.test(mock) ? Number(mock) : 100_000;
+  const storage = new Set(params.get("storage")?.split(",") ?? []);
+  const damaged = storage.has("damaged");
   return {
     count,
-    sources: mock !== "empty",
+    // A database set aside leaves a new, empty one: no sources, no messages.
+    sources: mock !== "empty" && !damaged,
     latencyMs: Number(params.get("latency") ?? 80),
     failing: params.get("fail")?.split(",").filter(Boolean) ?? [],
     openInBrowser: true,
+    damagedDatabase: damaged ? DAMAGED_DATABASE_REASON : null,
+    writeTrouble: storage.has("full") ? DISK_FULL_TROUBLE : null,
   };
 }

@@ -17,6 +17,7 @@ import type { PolicyInput } from "../bindings/PolicyInput";
 import type { QuietView } from "../bindings/QuietView";
 import type { RulePreview } from "../bindings/RulePreview";
 import type { RuleView } from "../bindings/RuleView";
+import type { StorageView } from "../bindings/StorageView";
 import { BackendError, type Backend } from "./backend";
 import { EVENT_NAME, parseEvent, type HeraldEvent } from "./events";
 
@@ -71,6 +72,7 @@ export function tauriBackend(): Backend {
     pauseNotifications: (pause) => call<QuietView>("pause_notifications", { pause }),
     muteSource: (id, pause) => call<QuietView>("mute_source", { id, pause }),
     setSourcesPaused: (paused) => call<QuietView>("set_sources_paused", { paused }),
+    getStorage: () => call<StorageView>("get_storage"),
     windowReady: () => call<void>("window_ready"),
     async onEvent(handler: (event: HeraldEvent) => void) {
       const unlisten = await listen<unknown>(EVENT_NAME, (event) => {

@@ -26,6 +26,12 @@ export type MessageKey = KeyPaths<Catalog>;
 
 export type Params = Record<string, string | number>;
 
+/**
+ * A piece of a translated sentence: the translation's own text
+ * (`param: null`) or the value filled in for the placeholder `param`.
+ */
+export type Part = { text: string; param: string | null };
+
 const CATALOGS: Record<Language, unknown> = { en, "zh-CN": zhCN };
 const STORAGE_KEY = "herald.language";
 
@@ -43,9 +49,10 @@ function lookup(catalog: unknown, key: string): unknown {
   return node;
 }
 
-function interpolate(template: string, params: Params | undefined): string {
-  if (!params) return template;
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+const PLACEHOLDER = /\{(\w+)\}/g;
+
+function interpolate(template: string, params: Params): string {
+  return template.replace(PLACEHOLDER, (whole, name: string) =>
     name in params ? String(params[name]) : whole,
   );
 }
@@ -99,16 +106,47 @@ export class I18n {
   }
 
   t(key: MessageKey, params?: Params): string {
+    const found = this.template(key, params);
+    return found ? interpolate(found.template, found.params) : key;
+  }
+
+  /**
+   * `t` in parts, for a sentence that holds text from outside the UI (a
+   * path, an error from Rust): each filled-in placeholder is a part of its
+   * own, so the markup can put it in a `<bdi>`, where its bidi controls or
+   * right-to-left text cannot reorder the sentence around it. The
+   * translation decides where the placeholders go.
+   */
+  parts(key: MessageKey, params: Params): Part[] {
+    const found = this.template(key, params);
+    if (!found) return [{ text: key, param: null }];
+    const { template, params: values } = found;
+    const parts: Part[] = [];
+    let start = 0;
+    for (const match of template.matchAll(PLACEHOLDER)) {
+      const name = match[1]!;
+      // An unknown placeholder stays in the text, as `t` leaves it.
+      if (!(name in values)) continue;
+      if (match.index > start) parts.push({ text: template.slice(start, match.index), param: null });
+      parts.push({ text: String(values[name]), param: name });
+      start = match.index + match[0].length;
+    }
+    if (start < template.length) parts.push({ text: template.slice(start), param: null });
+    return parts;
+  }
+
+  /** The translation of `key` in the current language (the plural form `count` needs) and its params. */
+  private template(key: MessageKey, params: Params = {}): { template: string; params: Params } | null {
     const value = lookup(CATALOGS[this.lang], key) ?? lookup(CATALOGS.en, key);
-    if (typeof value === "string") return interpolate(value, params);
+    if (typeof value === "string") return { template: value, params };
     if (typeof value === "object" && value !== null) {
       const forms = value as Record<string, string>;
-      const count = Number(params?.count ?? 0);
+      const count = Number(params.count ?? 0);
       const category = this.pluralRules().select(count);
       const form = forms[category] ?? forms.other;
-      if (typeof form === "string") return interpolate(form, { ...params, count: this.number(count) });
+      if (typeof form === "string") return { template: form, params: { ...params, count: this.number(count) } };
     }
-    return key;
+    return null;
   }
 
   private pluralRules(): Intl.PluralRules {

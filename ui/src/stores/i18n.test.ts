@@ -27,6 +27,25 @@ describe("i18n", () => {
     expect(make("zh-CN").t("list.newMessages", { count: 1 })).toBe("1 条新消息");
   });
 
+  it("splits a sentence into its own text and the values filled in, where the language puts them", () => {
+    const params = { reason: "disk full", path: "/tmp/a.db" };
+    expect(make("en").parts("storage.writeTrouble", { reason: "disk full" })).toEqual([
+      { text: "Messages cannot be saved: ", param: null },
+      { text: "disk full", param: "reason" },
+    ]);
+    const chinese = make("zh-CN").parts("storage.setAside", params);
+    expect(chinese.filter((part) => part.param !== null)).toEqual([
+      { text: "disk full", param: "reason" },
+      { text: "/tmp/a.db", param: "path" },
+    ]);
+    expect(chinese.map((part) => part.text).join(""), "the parts make up what `t` says").toBe(make("zh-CN").t("storage.setAside", params));
+    expect(make("en").parts("list.newMessages", { count: 1200 }), "plurals pick their form and format the count").toEqual([
+      { text: "1,200", param: "count" },
+      { text: " new messages", param: null },
+    ]);
+    expect(make("en").parts("detail.topic", {}), "a placeholder without a value stays text").toEqual([{ text: "Topic: {topic}", param: null }]);
+  });
+
   it("falls back to the key itself for an unknown key", () => {
     expect(make("en").t("no.such.key" as never)).toBe("no.such.key");
   });
