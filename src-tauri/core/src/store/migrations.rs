@@ -188,7 +188,15 @@ fn apply(
     sql: &str,
     rebuild: bool,
 ) -> Result<(), StoreError> {
-    let transaction = connection.transaction()?;
+    // Take the write lock first, then look again: two processes opening a
+    // new database at once (the window and a `herald` command) must not both
+    // apply the same step.
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let applied: usize = transaction.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if applied > index {
+        return Ok(());
+    }
     transaction.execute_batch(sql)?;
     if rebuild {
         let broken: i64 =
@@ -267,6 +275,29 @@ mod tests {
                 [],
             )
             .expect("the search index matches its content view");
+    }
+
+    #[test]
+    fn connections_opening_a_new_database_at_once_migrate_it_once() {
+        let directory = tempfile::tempdir().expect("tempdir");
+        let path = directory.path().join("h.db");
+        // As the window and `herald` commands started together would: each
+        // sees version 0, and all but one must find the work done.
+        let racers: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut connection = crate::store::open_connection(&path).expect("open");
+                    migrate(&mut connection)
+                })
+            })
+            .collect();
+        for racer in racers {
+            racer
+                .join()
+                .expect("no panic")
+                .expect("every racer succeeds");
+        }
     }
 
     #[test]
