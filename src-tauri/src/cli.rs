@@ -174,6 +174,10 @@ pub struct SourceAddArgs {
     /// stomp: the header that identifies a message across redeliveries (default amqp-message-id).
     #[arg(long)]
     pub id_header: Option<String>,
+    /// Send the credentials even over plain ws:// or http:// to another
+    /// machine, where anyone on the network path can read them.
+    #[arg(long)]
+    pub allow_plain_credentials: bool,
     /// Add the source disabled.
     #[arg(long)]
     pub disabled: bool,

@@ -177,6 +177,7 @@ fn add_source(store: &Store, args: SourceAddArgs) -> Result<SourceId> {
         qos: args.qos,
         durable: args.durable,
         id_header: args.id_header,
+        allow_plain_credentials: args.allow_plain_credentials,
         ..SourceConfig::default()
     };
     for header in &args.headers {
@@ -228,6 +229,7 @@ fn flag_for(field: &str) -> &'static str {
         "qos" => "--qos",
         "durable" => "--durable",
         "id_header" => "--id-header",
+        "allow_plain_credentials" => "--allow-plain-credentials",
         "protocol" => "--protocol",
         _ => "--token/--username/--password",
     }

@@ -452,6 +452,10 @@ pub struct SourceInput {
     /// A message header (STOMP) whose value identifies a message, so a
     /// redelivery is recognised; empty for the default (`amqp-message-id`).
     pub id_header: String,
+    /// The user confirmed sending the credentials over plain ws:// or
+    /// http:// to another machine (a save is refused without it).
+    #[serde(default)]
+    pub allow_plain_credentials: bool,
 }
 
 /// What kind of credentials a source has stored (never their values).

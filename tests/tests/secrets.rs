@@ -337,3 +337,69 @@ async fn with_a_keyring_the_database_file_holds_no_secret() {
         )));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_go_over_plain_ws_to_another_machine_only_when_confirmed() {
+    let herald = Herald::new();
+    // Nothing connects: the address is only validated (example.com never resolves here).
+    let url = "http://ntfy.example.com/alerts";
+    let refused = herald
+        .exec(&[
+            "source",
+            "add",
+            "--name",
+            "Plain",
+            "--protocol",
+            "ntfy",
+            "--url",
+            url,
+            "--token",
+            TOKEN,
+        ])
+        .await;
+    assert!(!refused.status.success());
+    assert!(
+        refused.stderr.contains("--allow-plain-credentials")
+            && refused.stderr.contains("unencrypted"),
+        "{}",
+        refused.stderr
+    );
+    assert_clean("the refusal", &refused.stderr);
+    herald
+        .ok(&[
+            "source",
+            "add",
+            "--name",
+            "Plain",
+            "--protocol",
+            "ntfy",
+            "--url",
+            url,
+            "--token",
+            TOKEN,
+            "--allow-plain-credentials",
+            "--disabled",
+        ])
+        .await;
+    // TLS, or this machine, needs no confirmation.
+    for (name, url) in [
+        ("Tls", "https://ntfy.example.com/alerts"),
+        ("Here", "http://127.0.0.1:9/alerts"),
+    ] {
+        herald
+            .ok(&[
+                "source",
+                "add",
+                "--name",
+                name,
+                "--protocol",
+                "ntfy",
+                "--url",
+                url,
+                "--token",
+                TOKEN,
+                "--disabled",
+            ])
+            .await;
+    }
+}

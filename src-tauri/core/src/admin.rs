@@ -301,6 +301,18 @@ pub fn validate_credentials(
     Ok(())
 }
 
+/// Credentials go over plain ws:// or http:// only to this machine, or with
+/// the user's confirmation for the source.
+fn check_plain_credentials(source: &NewSource, has_credentials: bool) -> Result<(), FieldError> {
+    let Ok(url) = url::Url::parse(&source.url) else {
+        return Ok(());
+    };
+    match crate::source::plain_credentials_refusal(&url, &source.config, has_credentials) {
+        Some(refusal) => Err(field_error("allow_plain_credentials", refusal)),
+        None => Ok(()),
+    }
+}
+
 /// What to do with a source's stored credentials when it is edited.
 #[derive(Debug, Clone)]
 pub enum CredentialsChange {
@@ -332,6 +344,7 @@ pub fn add(
 ) -> Result<SourceId, AdminError> {
     let source = draft.validate()?;
     validate_credentials(source.protocol, credentials)?;
+    check_plain_credentials(&source, !credentials.is_empty())?;
     name_is_free(store, &source.name, None)?;
     let id =
         store.write(move |transaction| store::insert_source(transaction, &source, now_ms()))?;
@@ -360,9 +373,14 @@ pub fn update(
         .into());
     }
     let source = draft.validate()?;
-    if let CredentialsChange::Set(credentials) = &credentials {
-        validate_credentials(source.protocol, credentials)?;
-    }
+    let has_credentials = match &credentials {
+        CredentialsChange::Set(credentials) => {
+            validate_credentials(source.protocol, credentials)?;
+            !credentials.is_empty()
+        }
+        CredentialsChange::Keep => record.secret_store != store::SecretStore::None,
+    };
+    check_plain_credentials(&source, has_credentials)?;
     name_is_free(store, &source.name, Some(id))?;
     store.write(move |transaction| {
         let now = now_ms();
@@ -610,6 +628,89 @@ mod tests {
             ..basic
         };
         assert!(validate_credentials(Protocol::Ntfy, &half).is_err());
+    }
+
+    #[test]
+    fn credentials_travel_in_plain_text_only_to_this_machine_or_when_confirmed() {
+        std::env::set_var("HERALD_KEYRING", "off");
+        let directory = tempfile::tempdir().expect("tempdir");
+        let store =
+            Store::open(&directory.path().join("h.db"), BatchLimits::default()).expect("open");
+        let token = Credentials {
+            token: Some(Secret::new("tk_secret")),
+            ..Credentials::default()
+        };
+        let named = |name: &str, url: &str| {
+            let mut draft = draft(Protocol::Ntfy, url);
+            draft.name = name.into();
+            draft
+        };
+        // http:// becomes ws://: a token for a host across the network is refused.
+        match add(
+            &store,
+            named("Plain", "http://ntfy.example.com/alerts"),
+            &token,
+        ) {
+            Err(AdminError::Field(error)) => {
+                assert_eq!(error.field, "allow_plain_credentials");
+                assert!(error.message.contains("wss://"), "{}", error.message);
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // A secret header counts as a credential too.
+        let mut header = named("Header", "ws://ntfy.example.com/alerts");
+        header
+            .config
+            .headers
+            .push(("Authorization".into(), "Bearer x".into()));
+        assert!(add(&store, header, &Credentials::default()).is_err());
+        // Fine: no credentials, TLS, this machine, or the user's confirmation.
+        let anonymous = add(
+            &store,
+            named("Open", "http://ntfy.example.com/alerts"),
+            &Credentials::default(),
+        )
+        .expect("nothing secret to send");
+        add(
+            &store,
+            named("Tls", "https://ntfy.example.com/alerts"),
+            &token,
+        )
+        .expect("tls");
+        for (name, url) in [
+            ("Loop4", "http://127.0.0.1:8080/alerts"),
+            ("Loop6", "http://[::1]:8080/alerts"),
+            ("Local", "http://localhost:8080/alerts"),
+        ] {
+            add(&store, named(name, url), &token).unwrap_or_else(|error| panic!("{url}: {error}"));
+        }
+        let mut confirmed = named("Confirmed", "http://ntfy.example.com/alerts");
+        confirmed.config.allow_plain_credentials = true;
+        add(&store, confirmed, &token).expect("confirmed");
+
+        // Giving the open source a token later is held to the same rule,
+        // and so is moving a source with a stored token onto plain ws://.
+        let open_draft = named("Open", "http://ntfy.example.com/alerts");
+        assert!(update(
+            &store,
+            anonymous,
+            open_draft,
+            CredentialsChange::Set(token.clone())
+        )
+        .is_err());
+        let tls = store
+            .read(|connection| store::find_source_by_name(connection, "Tls"))
+            .expect("read")
+            .expect("the tls source");
+        assert!(matches!(
+            update(
+                &store,
+                tls.id,
+                named("Tls", "http://ntfy.example.com/alerts"),
+                CredentialsChange::Keep
+            ),
+            Err(AdminError::Field(_))
+        ));
     }
 
     #[test]

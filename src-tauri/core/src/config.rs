@@ -166,6 +166,9 @@ pub struct SourceConfig {
     /// STOMP: the header whose value identifies a message across
     /// redeliveries; `amqp-message-id` (RabbitMQ's AMQP message id) when unset.
     pub id_header: Option<String>,
+    /// The user confirmed sending this source's credentials over plain
+    /// ws:// (or http://) to a host that is not this machine.
+    pub allow_plain_credentials: bool,
 }
 
 impl Default for SourceConfig {
@@ -186,6 +189,7 @@ impl Default for SourceConfig {
             qos: 1,
             durable: false,
             id_header: None,
+            allow_plain_credentials: false,
         }
     }
 }

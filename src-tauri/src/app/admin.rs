@@ -137,6 +137,7 @@ fn draft(input: &SourceInput, existing: Option<&SourceConfig>) -> Result<SourceD
         qos: input.qos,
         durable: input.durable,
         id_header: optional(&input.id_header),
+        allow_plain_credentials: input.allow_plain_credentials,
     };
     Ok(SourceDraft {
         name: input.name.clone(),
@@ -199,6 +200,7 @@ fn settings_of(record: &SourceRecord, credentials: &Credentials) -> SourceSettin
             qos: config.qos,
             durable: config.durable,
             id_header: config.id_header.clone().unwrap_or_default(),
+            allow_plain_credentials: config.allow_plain_credentials,
         },
         stored_credentials: if credentials.token.is_some() {
             StoredCredentials::Token
@@ -544,6 +546,7 @@ mod tests {
             qos: 1,
             durable: false,
             id_header: String::new(),
+            allow_plain_credentials: false,
         }
     }
 

@@ -106,6 +106,33 @@ describe("MockBackend sources", () => {
     expect((await rejection(backend.testSource(ntfy({ url: "nope" })))).field).toBe("url");
   });
 
+  it("sends credentials over plain ws:// to another machine only when the user confirmed it", async () => {
+    const backend = mock();
+    const plain = ntfy({ url: "http://ntfy.example.com/alerts", credentials: { kind: "token", token: "tk_new" } });
+    const refused = await rejection(backend.saveSource(plain));
+    expect(refused.field).toBe("allow_plain_credentials");
+    expect(refused.message).toBe(
+      "this source would send its credentials unencrypted to ntfy.example.com over ws://; use wss:// if the server offers it, or confirm sending them in plain text for this source",
+    );
+    // No credentials, TLS, or this machine: nothing to confirm.
+    await backend.saveSource(ntfy({ name: "Open", url: "http://ntfy.example.com/alerts" }));
+    await backend.saveSource({ ...plain, name: "Local", url: "http://127.0.0.1:8080/alerts" });
+    const id = await backend.saveSource({ ...plain, allow_plain_credentials: true });
+    const stored = await backend.getSource(id);
+    expect(stored.input.allow_plain_credentials, "the confirmation comes back to the form").toBe(true);
+    expect((await backend.listSources()).find((source) => source.id === id)!.state).toBe("connected");
+
+    // Kept credentials count: the demo's "Orders" has a stored token.
+    const orders = await backend.getSource(1);
+    const moved = { ...orders.input, url: "http://ntfy.example.com/orders" };
+    expect((await rejection(backend.saveSource(moved))).field).toBe("allow_plain_credentials");
+    // A test is not refused: the connection does not send them, as Rust's probe reports.
+    const probe = await backend.testSource(moved);
+    expect(probe).toMatchObject({ connected: false, auth_failed: true });
+    expect(probe.error).toMatch(/^this source would send its credentials unencrypted to ntfy\.example\.com over ws:\/\//);
+    expect((await backend.testSource({ ...moved, allow_plain_credentials: true })).connected).toBe(true);
+  });
+
   it("pauses and resumes a source", async () => {
     const backend = mock();
     const events: string[] = [];

@@ -10,6 +10,7 @@ import type { SourceInput } from "../bindings/SourceInput";
 import {
   MAX_CLIENT_ID_CHARS,
   MAX_FRAME_RANGE,
+  plainCredentialsProblem,
   PROTOCOLS,
   READ_TIMEOUT_RANGE,
   type BrokerField,
@@ -90,6 +91,8 @@ export function englishProblem(problem: SourceProblem): string {
       return `${JSON.stringify(problem.header)} is not a header name`;
     case "clientId":
       return `keep the client id to ${MAX_CLIENT_ID_CHARS} printable characters`;
+    case "plainCredentials":
+      return `this source would send its credentials unencrypted to ${problem.host} over ws://; use wss:// if the server offers it, or confirm sending them in plain text for this source`;
     case "readTimeout":
       return `read timeout must be between ${READ_TIMEOUT_RANGE.min} and ${READ_TIMEOUT_RANGE.max} seconds`;
     case "maxFrame":
@@ -144,9 +147,11 @@ const FIRST_MESSAGES: Record<ProtocolView, string[]> = {
 
 /**
  * What "Test connection" finds, decided from the URL (already normalised)
- * and the credentials: hosts under `.invalid` do not resolve, `offline` or
- * port 9 refuse, the token or password `wrong` is refused, a Gotify source
- * without a token is refused; anything else connects and hears a message.
+ * and the credentials: credentials for another machine over plain ws://
+ * without the user's confirmation are not sent (Rust checks that at every
+ * connection), hosts under `.invalid` do not resolve, `offline` or port 9
+ * refuse, the token or password `wrong` is refused, a Gotify source without
+ * a token is refused; anything else connects and hears a message.
  */
 export function simulateProbe(input: SourceInput, url: string, credentials: MockCredentials): ProbeView {
   const parsed = new URL(url);
@@ -161,6 +166,8 @@ export function simulateProbe(input: SourceInput, url: string, credentials: Mock
     error,
     listened_secs: 0,
   });
+  const plain = plainCredentialsProblem({ ...input, url }, Object.keys(credentials).length > 0);
+  if (plain) return failed(`${englishProblem(plain)} (in the window: Sources, Edit)`, true);
   const port = parsed.port || (parsed.protocol === "wss:" ? "443" : "80");
   if (parsed.hostname.endsWith(".invalid") || parsed.hostname.includes("unreachable")) {
     return failed(`failed to look up ${parsed.hostname}: Name or service not known`);

@@ -65,6 +65,8 @@ export type MockSource = {
   qos: number;
   durable: boolean;
   idHeader: string;
+  /** The user confirmed sending the credentials over plain ws:// to another machine. */
+  allowPlainCredentials: boolean;
   /** "none", "keyring" or "database", as `SourceSettings.secret_store`. */
   secretStore: string;
   /** Removed sources keep their row (and name) for the messages they left behind. */
@@ -195,6 +197,7 @@ function source(
     qos: DEFAULT_QOS,
     durable: protocol === "mqtt",
     idHeader: "",
+    allowPlainCredentials: false,
     secretStore: "none",
     removedAt: null,
     ...config,

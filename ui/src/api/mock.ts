@@ -511,7 +511,7 @@ export class MockBackend implements Backend {
    * would connect to. Throws the first problem as an `invalid` error with
    * its field.
    */
-  private checkInput(input: SourceInput, options: { requireName: boolean }): string {
+  private checkInput(input: SourceInput, options: { saving: boolean }): string {
     if (input.protocol === "local") {
       throw new BackendError("invalid", "the publish api is set up in the settings (or with `herald publish-api`)", "protocol");
     }
@@ -521,7 +521,12 @@ export class MockBackend implements Backend {
         .filter((source) => source.id !== input.id)
         .map((source) => source.name),
       storedHeaders: existing?.headers.map(([name]) => name) ?? [],
-    }).filter((problem) => options.requireName || problem.field !== "name");
+      credentialsStored: existing !== undefined && existing.secretStore !== "none",
+    }).filter(
+      // A test needs no name, and hears about credentials it may not send
+      // in plain text from the connection itself, as Rust's probe does.
+      (problem) => options.saving || (problem.field !== "name" && problem.field !== "allow_plain_credentials"),
+    );
     const first = problems[0];
     if (first) throw problemError(first);
     const caProblem = caFileError(input.ca_file.trim());
@@ -555,6 +560,7 @@ export class MockBackend implements Backend {
         max_frame_bytes: source.maxFrameBytes,
         credentials: { kind: "keep" },
         ...brokerFields(source),
+        allow_plain_credentials: source.allowPlainCredentials,
       },
       stored_credentials: stored,
       username: stored === "basic" ? (username ?? null) : null,
@@ -603,13 +609,14 @@ export class MockBackend implements Backend {
       max_frame_bytes: source.maxFrameBytes,
       credentials: { kind: "keep" },
       ...brokerFields(source),
+      allow_plain_credentials: source.allowPlainCredentials,
     };
   }
 
   async saveSource(input: SourceInput): Promise<number> {
     this.savedInputs.push(structuredClone(input));
     await this.enter("save_source");
-    const url = this.checkInput(input, { requireName: true });
+    const url = this.checkInput(input, { saving: true });
     const existing = input.id === null ? undefined : this.findSource(input.id);
     const credentials = effectiveCredentials(input, existing?.credentials ?? {});
     const storedHeaders = new Map(existing?.headers ?? []);
@@ -647,6 +654,7 @@ export class MockBackend implements Backend {
       qos: input.qos,
       durable: broker && input.durable,
       idHeader: input.protocol === "stomp" ? input.id_header.trim() : "",
+      allowPlainCredentials: input.allow_plain_credentials,
       secretStore: Object.keys(credentials).length === 0 ? "none" : existing && existing.secretStore !== "none" ? existing.secretStore : "keyring",
     };
     this.connect(source);
@@ -659,7 +667,7 @@ export class MockBackend implements Backend {
   async testSource(input: SourceInput): Promise<ProbeView> {
     this.testedInputs.push(structuredClone(input));
     await this.enter("test_source");
-    const url = this.checkInput(input, { requireName: false });
+    const url = this.checkInput(input, { saving: false });
     // A probe listens for a few seconds; a little of that shows the waiting state in a browser.
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs * 8));
     const stored = input.id === null ? {} : this.findSource(input.id).credentials;

@@ -58,4 +58,9 @@ durable: boolean,
  * A message header (STOMP) whose value identifies a message, so a
  * redelivery is recognised; empty for the default (`amqp-message-id`).
  */
-id_header: string, };
+id_header: string, 
+/**
+ * The user confirmed sending the credentials over plain ws:// or
+ * http:// to another machine (a save is refused without it).
+ */
+allow_plain_credentials: boolean, };

@@ -7,8 +7,10 @@ import SourceForm from "./SourceForm.svelte";
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0);
 
-async function setup(sourceId: number | null) {
+/** `prepare` changes the mock's sources before the form opens. */
+async function setup(sourceId: number | null, prepare: (mock: MockBackend) => void = () => {}) {
   const mock = new MockBackend({ count: 30, now: () => NOW });
+  prepare(mock);
   const sources = new SourcesStore(mock);
   await sources.load();
   const onsaved = vi.fn();
@@ -305,7 +307,7 @@ describe("SourceForm: STOMP and MQTT brokers", () => {
     const { mock, onsaved } = await setup(null);
     await choose("protocol", "stomp");
     await type("name", "Shop events");
-    await type("url", "ws://rabbit.example.com:15674/ws");
+    await type("url", "wss://rabbit.example.com:15673/ws");
     await save();
     expect(byTestId("source-error-subscriptions").textContent).toBe("Add at least one destination");
     await waitFor(() => expect(document.activeElement).toBe(rows()[0]));
@@ -342,7 +344,7 @@ describe("SourceForm: STOMP and MQTT brokers", () => {
     await waitFor(() => expect(onsaved).toHaveBeenCalledWith({ id: expect.any(Number), name: "Shop events", added: true }));
     expect(mock.savedInputs[0]).toMatchObject({
       protocol: "stomp",
-      url: "ws://rabbit.example.com:15674/ws",
+      url: "wss://rabbit.example.com:15673/ws",
       subscriptions: ["/exchange/amq.topic/orders.#", "/queue/alerts"],
       virtual_host: "/shop",
       client_id: "herald-orders",
@@ -462,5 +464,118 @@ describe("SourceForm: STOMP and MQTT brokers", () => {
       durable: true,
     });
     expect(mock.sources.find((source) => source.id === 7)!.credentials).toEqual({ username: "herald", password: "demo-passcode" });
+  });
+});
+
+describe("SourceForm: credentials over plain ws://", () => {
+  const checkbox = () => screen.queryByTestId<HTMLInputElement>("source-field-allow_plain_credentials");
+  const PLAIN_ERROR = "The credentials would go to ntfy.example.com unencrypted: use wss:// if the server offers it, or tick this box to send them anyway";
+
+  it("asks only for plain ws:// or http:// to another machine with credentials to send", async () => {
+    await setup(null);
+    await type("url", "http://ntfy.example.com/alerts");
+    expect(checkbox(), "nothing secret to send yet").toBeNull();
+    await choose("credentials", "token");
+    await type("token", "tk_abc");
+    for (const url of ["https://ntfy.example.com/alerts", "wss://ntfy.example.com/alerts", "http://127.0.0.1:8080/alerts", "ws://[::1]/alerts", "http://localhost:8080/alerts"]) {
+      await type("url", url);
+      expect(checkbox(), url).toBeNull();
+    }
+    await type("url", "ws://ntfy.example.com/alerts");
+    expect(checkbox()!.checked).toBe(false);
+    expect(byTestId("source-plain-credentials-warning").textContent).toBe(
+      "Anyone on the network between you and ntfy.example.com can read this source's password or token. Prefer wss:// or https://.",
+    );
+    expect(checkbox()!.getAttribute("aria-describedby")).toMatch(/-hint$/);
+
+    await choose("credentials", "none");
+    expect(checkbox(), "no credentials any more").toBeNull();
+    // An Authorization header is as secret as a token.
+    await fireEvent.click(byTestId("source-add-header"));
+    await type("header-name", "Authorization");
+    await type("header-value", "Bearer abc");
+    expect(checkbox()).not.toBeNull();
+  });
+
+  it("refuses to save or test until the box is ticked, then sends true", async () => {
+    const { mock, onsaved } = await setup(null);
+    await type("name", "Alerts");
+    await type("url", "http://ntfy.example.com/alerts");
+    await choose("credentials", "token");
+    await type("token", "tk_abc");
+    await save();
+    expect(byTestId("source-error-allow_plain_credentials").textContent!.trim()).toBe(PLAIN_ERROR);
+    expect(checkbox()!.getAttribute("aria-invalid")).toBe("true");
+    await waitFor(() => expect(document.activeElement).toBe(checkbox()));
+    await fireEvent.click(byTestId("source-test"));
+    expect(mock.savedInputs, "the backend is not asked").toEqual([]);
+    expect(mock.testedInputs).toEqual([]);
+
+    await fireEvent.click(checkbox()!);
+    expect(screen.queryByTestId("source-error-allow_plain_credentials")).toBeNull();
+    await save();
+    await waitFor(() => expect(onsaved).toHaveBeenCalledWith({ id: expect.any(Number), name: "Alerts", added: true }));
+    expect(mock.savedInputs[0]).toMatchObject({ url: "http://ntfy.example.com/alerts", allow_plain_credentials: true });
+  });
+
+  it("sends false while the box is hidden, even ticked before", async () => {
+    const { mock } = await setup(null);
+    await type("name", "Alerts");
+    await type("url", "ws://ntfy.example.com/alerts");
+    await choose("credentials", "token");
+    await type("token", "tk_abc");
+    await fireEvent.click(checkbox()!);
+    await type("url", "wss://ntfy.example.com/alerts");
+    expect(checkbox()).toBeNull();
+    await save();
+    await waitFor(() => expect(mock.savedInputs).toHaveLength(1));
+    expect(mock.savedInputs[0]!.allow_plain_credentials).toBe(false);
+  });
+
+  it("asks when a source with a kept stored token moves to http:// on another machine", async () => {
+    const { mock, onsaved } = await setup(1);
+    expect(checkbox(), "wss:// to start with").toBeNull();
+    await type("url", "http://ntfy.example.com/orders");
+    expect(checkbox()).not.toBeNull();
+    await save();
+    expect(byTestId("source-error-allow_plain_credentials").textContent!.trim()).toBe(PLAIN_ERROR);
+    expect(mock.savedInputs).toEqual([]);
+    await fireEvent.click(checkbox()!);
+    await save();
+    await waitFor(() => expect(onsaved).toHaveBeenCalledWith({ id: 1, name: "Orders", added: false }));
+    expect(mock.savedInputs[0]).toMatchObject({ credentials: { kind: "keep" }, allow_plain_credentials: true });
+  });
+
+  it("shows a stored confirmation ticked when editing", async () => {
+    const { mock, onsaved } = await setup(1, (backend) => {
+      const orders = backend.sources.find((source) => source.id === 1)!;
+      orders.url = "ws://ntfy.example.com/orders/ws";
+      orders.allowPlainCredentials = true;
+    });
+    expect(checkbox()!.checked).toBe(true);
+    await save();
+    await waitFor(() => expect(onsaved).toHaveBeenCalled());
+    expect(mock.savedInputs[0]!.allow_plain_credentials).toBe(true);
+  });
+
+  it("puts the backend's refusal next to the box, even where the form did not ask", async () => {
+    // Credentials stored since the form opened (from the command line): only the backend knows.
+    const { mock } = await setup(8);
+    expect(checkbox()).toBeNull();
+    vi.spyOn(mock, "saveSource").mockRejectedValueOnce(
+      new BackendError(
+        "invalid",
+        "this source would send its credentials unencrypted to mqtt.warehouse.lan over ws://; use wss:// if the server offers it, or confirm sending them in plain text for this source",
+        "allow_plain_credentials",
+      ),
+    );
+    await save();
+    await waitFor(() => expect(byTestId("source-error-allow_plain_credentials").textContent).toMatch(/unencrypted to mqtt\.warehouse\.lan/));
+    expect(checkbox()!.checked).toBe(false);
+    await fireEvent.click(checkbox()!);
+    await save();
+    // The refused call was the spy's; this one reaches the mock.
+    await waitFor(() => expect(mock.savedInputs).toHaveLength(1));
+    expect(mock.savedInputs[0]!.allow_plain_credentials).toBe(true);
   });
 });

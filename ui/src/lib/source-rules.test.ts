@@ -4,13 +4,15 @@ import {
   checkSource,
   checkSubscriptions,
   FORM_PROTOCOLS,
+  isThisMachine,
   newSourceInput,
   normalizeSourceUrl,
+  plainTextHost,
   subscriptionProblem,
   type SourceContext,
 } from "./source-rules";
 
-const context: SourceContext = { otherNames: ["Orders"], storedHeaders: ["X-Api-Key"] };
+const context: SourceContext = { otherNames: ["Orders"], storedHeaders: ["X-Api-Key"], credentialsStored: false };
 
 function input(changes: Partial<SourceInput> = {}): SourceInput {
   return { ...newSourceInput("ntfy"), name: "Alerts", url: "https://ntfy.sh/alerts", ...changes };
@@ -139,10 +141,11 @@ describe("checkSubscriptions", () => {
 });
 
 describe("brokers in checkSource", () => {
+  // A broker on this machine, so a password over plain ws:// needs no confirmation.
   const stomp = (changes: Partial<SourceInput> = {}) =>
     checkSource(
-      { ...newSourceInput("stomp"), name: "Orders", url: "ws://broker:15674/ws", subscriptions: ["/topic/orders"], ...changes },
-      { otherNames: [], storedHeaders: [] },
+      { ...newSourceInput("stomp"), name: "Orders", url: "ws://127.0.0.1:15674/ws", subscriptions: ["/topic/orders"], ...changes },
+      { otherNames: [], storedHeaders: [], credentialsStored: false },
     ).map((problem) => problem.rule);
 
   it("accepts a broker source with subscriptions and a field map", () => {
@@ -190,6 +193,64 @@ describe("brokers in checkSource", () => {
   });
 });
 
+describe("credentials over plain ws://", () => {
+  const token = { kind: "token" as const, token: "tk_abc" };
+
+  it("knows this machine as Rust does: 127.0.0.0/8, ::1, localhost and *.localhost", () => {
+    const check = (url: string, expected: boolean) => expect(isThisMachine(new URL(url).hostname), url).toBe(expected);
+    check("ws://127.0.0.1:8080/a", true);
+    check("ws://127.255.0.9/a", true);
+    check("ws://127.1/a", true);
+    check("ws://[::1]:8080/a", true);
+    check("ws://[0:0:0:0:0:0:0:1]/a", true);
+    check("ws://LOCALHOST/a", true);
+    check("ws://ntfy.localhost/a", true);
+    check("ws://128.0.0.1/a", false);
+    check("ws://127.0.0.1.nip.io/a", false);
+    check("ws://localhost.example.com/a", false);
+    check("ws://[::ffff:127.0.0.1]/a", false);
+    check("ws://10.0.0.5/a", false);
+  });
+
+  it("finds the host reached over plain ws:// (http:// means ws://), only for another machine", () => {
+    expect(plainTextHost("ntfy", "http://ntfy.example.com/alerts")).toBe("ntfy.example.com");
+    expect(plainTextHost("json", "ws://10.0.0.5:8080/feed")).toBe("10.0.0.5");
+    expect(plainTextHost("ntfy", "https://ntfy.example.com/alerts")).toBeNull();
+    expect(plainTextHost("ntfy", "wss://ntfy.example.com/alerts")).toBeNull();
+    expect(plainTextHost("ntfy", "http://localhost:8080/alerts")).toBeNull();
+    expect(plainTextHost("ntfy", "http://ntfy.example.com/")).toBeNull();
+  });
+
+  it("wants the user's confirmation for a token, a password or a secret header", () => {
+    const plain = { url: "http://ntfy.example.com/alerts" };
+    expect(checkSource(input({ ...plain, credentials: token }), context)).toEqual([
+      { field: "allow_plain_credentials", rule: "plainCredentials", host: "ntfy.example.com" },
+    ]);
+    expect(rules({ ...plain, credentials: { kind: "basic", username: "ops", password: "pw" } })).toEqual(["plainCredentials"]);
+    expect(rules({ ...plain, headers: [{ name: " authorization ", value: "Bearer x" }] })).toEqual(["plainCredentials"]);
+    expect(rules({ ...plain, headers: [{ name: "Cookie", value: "session=1" }] })).toEqual(["plainCredentials"]);
+    // An empty token is refused for itself, and would still be sent in plain text.
+    expect(rules({ ...plain, credentials: { kind: "token", token: "" } })).toEqual(["tokenRequired", "plainCredentials"]);
+    expect(rules({ ...plain, credentials: token, allow_plain_credentials: true })).toEqual([]);
+  });
+
+  it("counts stored credentials only when the form keeps them", () => {
+    const plain = input({ url: "http://ntfy.example.com/alerts", credentials: { kind: "keep" } });
+    expect(checkSource(plain, { ...context, credentialsStored: true }).map((problem) => problem.rule)).toEqual(["plainCredentials"]);
+    expect(checkSource(plain, context)).toEqual([]);
+    const removed = { ...plain, credentials: { kind: "none" as const } };
+    expect(checkSource(removed, { ...context, credentialsStored: true })).toEqual([]);
+  });
+
+  it("leaves TLS, this machine and sources with nothing secret alone", () => {
+    expect(rules({ url: "https://ntfy.example.com/alerts", credentials: token })).toEqual([]);
+    expect(rules({ url: "http://127.0.0.1:8080/alerts", credentials: token })).toEqual([]);
+    expect(rules({ url: "http://[::1]:8080/alerts", credentials: token })).toEqual([]);
+    expect(rules({ url: "http://ntfy.example.com/alerts" })).toEqual([]);
+    expect(rules({ url: "http://ntfy.example.com/alerts", headers: [{ name: "X-Api-Key", value: "k" }] })).toEqual([]);
+  });
+});
+
 describe("newSourceInput", () => {
   it("starts every protocol with the broker defaults, a persistent session for MQTT only", () => {
     for (const protocol of FORM_PROTOCOLS) {
@@ -201,6 +262,7 @@ describe("newSourceInput", () => {
         qos: 1,
         durable: protocol === "mqtt",
         id_header: "",
+        allow_plain_credentials: false,
       });
     }
   });

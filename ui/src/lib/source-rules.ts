@@ -7,6 +7,7 @@
  * in Rust's English.
  */
 import type { FieldMapInput } from "../bindings/FieldMapInput";
+import type { HeaderInput } from "../bindings/HeaderInput";
 import type { ProtocolView } from "../bindings/ProtocolView";
 import type { SourceInput } from "../bindings/SourceInput";
 
@@ -27,7 +28,8 @@ export type SourceField =
   | "client_id"
   | "qos"
   | "durable"
-  | "id_header";
+  | "id_header"
+  | "allow_plain_credentials";
 
 export const SOURCE_FIELDS: readonly SourceField[] = [
   "name",
@@ -46,6 +48,7 @@ export const SOURCE_FIELDS: readonly SourceField[] = [
   "qos",
   "durable",
   "id_header",
+  "allow_plain_credentials",
 ];
 
 /** Every protocol a source can speak, as `ProtocolView` lists them. */
@@ -123,7 +126,8 @@ export type SourceProblem =
   | { field: "virtual_host"; rule: "mqttVirtualHost" }
   | { field: "id_header"; rule: "mqttIdHeader" }
   | { field: "id_header"; rule: "idHeader"; header: string }
-  | { field: "client_id"; rule: "clientId" };
+  | { field: "client_id"; rule: "clientId" }
+  | { field: "allow_plain_credentials"; rule: "plainCredentials"; host: string };
 
 /** The settings only brokers take; another protocol must leave them empty (and `durable` off). */
 export type BrokerField = "subscriptions" | "virtual_host" | "client_id" | "id_header" | "durable";
@@ -196,6 +200,7 @@ export function newSourceInput(protocol: ProtocolView = "ntfy"): SourceInput {
     // A persistent session is what MQTT sources start with; a STOMP durable subscription is asked for.
     durable: protocol === "mqtt",
     id_header: "",
+    allow_plain_credentials: false,
   };
 }
 
@@ -255,6 +260,8 @@ export type SourceContext = {
   otherNames: readonly string[];
   /** Header names that have a stored value, so `value: null` can keep it. */
   storedHeaders: readonly string[];
+  /** Whether the source has credentials stored, which `credentials: keep` sends again. */
+  credentialsStored: boolean;
 };
 
 /** Every problem with `input`, in form order. */
@@ -280,6 +287,8 @@ export function checkSource(input: SourceInput, context: SourceContext): SourceP
   } else if (credentials.kind === "basic" && (credentials.username.trim() === "" || credentials.password === "")) {
     problems.push({ field: "credentials", rule: "basicRequired" });
   }
+  const plain = plainCredentialsProblem(input, sendsCredentials(input.credentials, context.credentialsStored));
+  if (plain) problems.push(plain);
 
   const json = input.protocol === "json";
   if (usesFieldMap(input.protocol)) {
@@ -348,6 +357,56 @@ export function checkBrokerSettings(input: SourceInput): SourceProblem[] {
     problems.push({ field: "client_id", rule: "clientId" });
   }
   return problems;
+}
+
+/**
+ * Whether `host` (a URL's host name, as `URL.hostname` gives it) is this
+ * machine: 127.0.0.0/8, ::1, `localhost` and names under `.localhost`, as
+ * `plain_credentials_refusal` in Rust decides. The URL parser has already
+ * turned `127.1` into `127.0.0.1` and `[0::1]` into `[::1]`.
+ */
+export function isThisMachine(host: string): boolean {
+  const name = host.toLowerCase();
+  if (name === "localhost" || name.endsWith(".localhost") || name === "[::1]") return true;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
+
+/**
+ * The host a source's URL would reach over plain ws:// (`http://` is typed
+ * for ws://), when that host is another machine; null for wss://, for this
+ * machine, and for a URL with a problem of its own.
+ */
+export function plainTextHost(protocol: ProtocolView, url: string): string | null {
+  const normalized = normalizeSourceUrl(protocol, url);
+  if ("problem" in normalized) return null;
+  const parsed = new URL(normalized.url);
+  return parsed.protocol === "ws:" && !isThisMachine(parsed.hostname) ? parsed.hostname : null;
+}
+
+/**
+ * Whether the connection would carry a token or a username and password:
+ * what the form sends (even empty, which another rule refuses), or what is
+ * stored when it sends `keep`.
+ */
+export function sendsCredentials(credentials: SourceInput["credentials"], credentialsStored: boolean): boolean {
+  return credentials.kind === "keep" ? credentialsStored : credentials.kind !== "none";
+}
+
+/** Headers whose value is as good as a password: `Authorization` and `Cookie`. */
+export function hasSecretHeader(headers: readonly HeaderInput[]): boolean {
+  return headers.some((header) => ["authorization", "cookie"].includes(header.name.trim().toLowerCase()));
+}
+
+/**
+ * Credentials (or an `Authorization`/`Cookie` header) sent over plain ws://
+ * to another machine can be read by anyone on the way, so that takes the
+ * user's confirmation: `allow_plain_credentials`. `sends` says whether the
+ * connection carries credentials (`sendsCredentials`).
+ */
+export function plainCredentialsProblem(input: SourceInput, sends: boolean): SourceProblem | null {
+  if (input.allow_plain_credentials || !(sends || hasSecretHeader(input.headers))) return null;
+  const host = plainTextHost(input.protocol, input.url);
+  return host === null ? null : { field: "allow_plain_credentials", rule: "plainCredentials", host };
 }
 
 function inRange(value: number, range: { min: number; max: number }): boolean {

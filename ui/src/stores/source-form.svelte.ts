@@ -6,6 +6,10 @@
  * Secrets are write-only. Editing starts with empty secret inputs; leaving
  * them empty sends `credentials: {kind: "keep"}` and `value: null` for each
  * stored header, so the stored values stay without ever reaching the window.
+ *
+ * Credentials bound for another machine over plain ws:// (or http://) need
+ * the user's confirmation; the checkbox for it is offered only then, and
+ * `allow_plain_credentials` is sent true only while it is offered.
  */
 import type { CredentialsInput } from "../bindings/CredentialsInput";
 import type { FieldMapInput } from "../bindings/FieldMapInput";
@@ -21,10 +25,13 @@ import {
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_QOS,
   DEFAULT_READ_TIMEOUT_SECS,
+  hasSecretHeader,
   isBroker,
   MAX_CLIENT_ID_CHARS,
   MAX_FRAME_RANGE,
+  plainTextHost,
   READ_TIMEOUT_RANGE,
+  sendsCredentials,
   SOURCE_FIELDS,
   usesFieldMap,
   type FormProtocol,
@@ -87,6 +94,8 @@ function problemText(problem: SourceProblem): string {
       return t("sourceForm.errors.idHeader", { header: problem.header });
     case "clientId":
       return t("sourceForm.errors.clientId", { max: MAX_CLIENT_ID_CHARS });
+    case "plainCredentials":
+      return t("sourceForm.errors.plainCredentials", { host: problem.host });
     default:
       return t(`sourceForm.errors.${problem.rule}`);
   }
@@ -132,6 +141,15 @@ export class SourceFormStore extends FieldForm<SourceField> {
   caFile = $state("");
   readTimeout = $state(String(DEFAULT_READ_TIMEOUT_SECS));
   maxFrameKib = $state(String(DEFAULT_MAX_FRAME_BYTES / KIB));
+  /** The user confirmed sending the credentials unencrypted; it counts only while `asksPlainCredentials`. */
+  allowPlainCredentials = $state(false);
+  /**
+   * The backend refused to send the credentials unencrypted. It knows what
+   * is stored now (credentials added from the command line since the form
+   * opened), so the question stays even where the form's own check would
+   * not have asked it.
+   */
+  private plainCredentialsRefused = $state(false);
 
   testing = $state(false);
   probe = $state.raw<ProbeView | null>(null);
@@ -141,6 +159,15 @@ export class SourceFormStore extends FieldForm<SourceField> {
   advancedError = $derived(ADVANCED_FIELDS.some((field) => this.errors[field] !== undefined));
   /** Stored credentials that saving will delete. */
   removingCredentials = $derived(this.storedCredentials !== "none" && this.authKind === "none");
+  /** The host the URL reaches over plain ws:// when it is another machine, else null. */
+  plainHost = $derived(plainTextHost(this.protocol, this.url));
+  /** Whether to offer "Send credentials without encryption": plain ws:// to another machine, with something secret to send. */
+  asksPlainCredentials = $derived(
+    this.plainHost !== null &&
+      (this.plainCredentialsRefused ||
+        sendsCredentials(this.credentials(), this.credentialsStored()) ||
+        hasSecretHeader(this.headerInputs())),
+  );
 
   private readonly backend: Backend;
   private readonly otherNames: () => readonly string[];
@@ -204,6 +231,7 @@ export class SourceFormStore extends FieldForm<SourceField> {
       this.qos = String(input.qos);
       this.durable = input.durable;
       this.idHeader = input.id_header;
+      this.allowPlainCredentials = input.allow_plain_credentials;
       this.caFile = input.ca_file;
       this.readTimeout = String(input.read_timeout_secs);
       const kib = input.max_frame_bytes / KIB;
@@ -294,6 +322,15 @@ export class SourceFormStore extends FieldForm<SourceField> {
     }
   }
 
+  /**
+   * Whether credentials are stored, which `keep` sends again. The store
+   * counts too: a keyring that could not be read shows no kind, yet the
+   * backend still has something stored there.
+   */
+  private credentialsStored(): boolean {
+    return this.editing && (this.storedCredentials !== "none" || this.secretStore !== "none");
+  }
+
   private headerInputs(): HeaderInput[] {
     return this.headers
       .filter((row) => !(row.storedName === null && row.name.trim() === "" && row.value === ""))
@@ -345,6 +382,7 @@ export class SourceFormStore extends FieldForm<SourceField> {
       qos: mqtt ? Number(this.qos) : DEFAULT_QOS,
       durable: broker && this.durable,
       id_header: stomp ? this.idHeader.trim() : "",
+      allow_plain_credentials: this.asksPlainCredentials && this.allowPlainCredentials,
     };
   }
 
@@ -353,12 +391,18 @@ export class SourceFormStore extends FieldForm<SourceField> {
     const problems = checkSource(this.toInput(), {
       otherNames: this.otherNames(),
       storedHeaders: this.storedHeaderNames,
+      credentialsStored: this.credentialsStored(),
     }).filter((problem) => !(options.forTest && problem.field === "name"));
     const errors: Partial<Record<SourceField, string>> = {};
     for (const problem of problems) errors[problem.field] ??= problemText(problem);
     this.errors = errors;
     this.formError = problems.length > 0 ? t("sourceForm.fixErrors") : null;
     return problems.length === 0;
+  }
+
+  protected override showError(error: BackendError): void {
+    if (error.code === "invalid" && error.field === "allow_plain_credentials") this.plainCredentialsRefused = true;
+    super.showError(error);
   }
 
   /** Saves; resolves to the source's id, or null when something needs fixing. */

@@ -314,6 +314,39 @@ pub(crate) fn connection_target(
     Ok((url, headers))
 }
 
+/// Why a source's credentials must not be sent to `url`, if so: over plain
+/// ws:// or http:// anyone on the path can read them, so that takes the
+/// user's confirmation for the source (`allow_plain_credentials`). This
+/// machine itself (127.0.0.0/8, ::1, localhost) is not a network path.
+pub fn plain_credentials_refusal(
+    url: &Url,
+    config: &SourceConfig,
+    has_credentials: bool,
+) -> Option<String> {
+    let secret_header = config.headers.iter().any(|(name, _)| {
+        name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("cookie")
+    });
+    let plain = matches!(url.scheme(), "ws" | "http");
+    let local = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name.to_ascii_lowercase().ends_with(".localhost")
+        }
+        None => false,
+    };
+    if !(has_credentials || secret_header) || !plain || local || config.allow_plain_credentials {
+        return None;
+    }
+    Some(format!(
+        "this source would send its credentials unencrypted to {} over {}://; use {}:// if the server offers it, or confirm sending them in plain text for this source",
+        url.host_str().unwrap_or_default(),
+        url.scheme(),
+        if url.scheme() == "ws" { "wss" } else { "https" }
+    ))
+}
+
 /// The WebSocket settings of every source's connection (and of the Autobahn
 /// conformance client in the tests). Tungstenite's own ceiling only guards
 /// memory; frames between the source's limit and this are rejected and
@@ -336,6 +369,15 @@ pub(crate) async fn connect(
         error,
         connected_for: Duration::ZERO,
     };
+    // Checked at every connection, not only when saving: a source saved by
+    // an older Herald, or edited in the database, is held to it too.
+    if let Some(refusal) =
+        plain_credentials_refusal(url, &spec.config, !spec.credentials.is_empty())
+    {
+        return Err(SessionEnd::AuthFailed(format!(
+            "{refusal} (in the window: Sources, Edit)"
+        )));
+    }
     let mut request = url
         .as_str()
         .into_client_request()
