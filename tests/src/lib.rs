@@ -22,6 +22,7 @@
 //! by a count; nothing sleeps and hopes.
 
 pub mod broker;
+pub mod chaos;
 pub mod desktop;
 pub mod gotify;
 pub mod herald;
