@@ -30,6 +30,7 @@ pub mod http_sink;
 pub mod json_feed;
 pub mod ntfy;
 pub mod session_bus;
+pub mod tls;
 pub mod webdriver;
 mod ws;
 

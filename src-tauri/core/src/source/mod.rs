@@ -420,10 +420,23 @@ pub(crate) async fn connect(
                 )))
             }
         }
-        Ok(Err(error)) => Err(failed(format!(
-            "cannot connect to {}: {error}",
-            http::redacted(url)
-        ))),
+        Ok(Err(error)) => {
+            let text = error.to_string();
+            // rustls names the problem; say what the user can do about it.
+            let hint = if text.contains("UnknownIssuer") {
+                "; the server's certificate is not signed by an authority this machine trusts: if the server uses its own CA, give that CA's file in the source's advanced options"
+            } else if text.contains("not valid for name") {
+                "; the certificate was issued for another name: connect with a name it lists"
+            } else if text.contains("Expired") || text.contains("NotValidYet") {
+                "; the server's certificate is outside its validity period (check the clocks on both ends)"
+            } else {
+                ""
+            };
+            Err(failed(format!(
+                "cannot connect to {}: {text}{hint}",
+                http::redacted(url)
+            )))
+        }
     }
 }
 
