@@ -326,6 +326,45 @@ async fn notifications_and_tray_follow_messages_and_policy() {
     })
     .await;
 
+    // 7b. A hostile message notifies as bounded plain text: no markup, no
+    // bidi controls, no NUL, the summary and body cut to their limits.
+    let before = desktop.notify_calls().len();
+    server.publish(json!({
+        "title": format!("XSS <script>alert(1)</script> invoice\u{202E}fdp.exe {}", "长".repeat(500)),
+        "message": format!("<img src=x onerror=alert(1)> **bold** [link](javascript:alert(1)) {}\u{0}", "x".repeat(50_000)),
+        "content_type": "text/markdown",
+        "priority": 4,
+    }));
+    let calls = wait_calls(&desktop, "the hostile message's notification", |calls| {
+        calls[before..]
+            .iter()
+            .any(|call| call.summary.starts_with("Ops: XSS"))
+    })
+    .await;
+    let hostile = calls[before..]
+        .iter()
+        .find(|call| call.summary.starts_with("Ops: XSS"))
+        .expect("call");
+    assert!(
+        hostile.summary.chars().count() <= 121,
+        "{}",
+        hostile.summary
+    );
+    assert!(
+        hostile.body.chars().count() <= 301,
+        "{} chars",
+        hostile.body.chars().count()
+    );
+    for text in [&hostile.summary, &hostile.body] {
+        assert!(
+            !text.contains(['\u{202E}', '\u{0}'])
+                && !text.contains("onerror")
+                && !text.contains("<img"),
+            "{text}"
+        );
+    }
+    assert!(hostile.body.starts_with("bold link"), "{}", hostile.body);
+
     // 8. Closing the window hides it to the tray; "Open Herald" brings it back.
     assert_eq!(
         desktop.close_windows_of(pid),
