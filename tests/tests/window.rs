@@ -1207,6 +1207,93 @@ async fn assert_inert(session: &Session, moment: &str) {
     );
 }
 
+/// Reports content-security-policy violations, then tries to run an inline
+/// script as an injection would; `window.__inlineRan` tells whether it ran.
+const CSP_PROBE_JS: &str = r#"
+    window.__cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (event) => {
+        window.__cspViolations.push(event.violatedDirective);
+    });
+    const script = document.createElement("script");
+    script.textContent = "window.__inlineRan = true;";
+    document.body.appendChild(script);
+    script.remove();
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_database_is_set_aside_and_the_window_says_where() {
+    let _serial = SERIAL.lock().await;
+    let herald = Herald::new();
+    std::fs::create_dir_all(herald.data_dir()).expect("the data directory");
+    let garbage = b"the remains of a database a failing disk gave back ".repeat(300);
+    std::fs::write(herald.database(), &garbage).expect("the damaged file");
+    let desktop = Desktop::start().await;
+    let session = desktop.launch(herald.data_dir()).await;
+
+    let banner = session
+        .wait_script(
+            "the damaged-database banner",
+            WAIT,
+            "return document.querySelector('[data-testid=storage-set-aside]')?.textContent ?? null",
+            &[],
+        )
+        .await;
+    let banner = banner.as_str().unwrap_or_default().to_string();
+    let kept: Vec<std::path::PathBuf> = std::fs::read_dir(herald.data_dir())
+        .expect("the data directory lists")
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|path| path.to_string_lossy().contains(".damaged-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(
+        banner.contains(&kept[0].display().to_string()) && banner.contains("damaged"),
+        "the banner says what happened and where the file is: {banner}"
+    );
+    assert_eq!(
+        std::fs::read(&kept[0]).expect("the kept file reads"),
+        garbage,
+        "kept untouched"
+    );
+    // The new database works: the first-run screen offers the demo.
+    session.find(".first-run h1").await;
+    session
+        .screenshot(&desktop.screenshot_path("storage-set-aside.png"))
+        .await;
+
+    // The CSP is in force in the built app: an injected inline script does
+    // not run, and the browser reports the violation.
+    session.execute(CSP_PROBE_JS, &[]).await;
+    let violations = session
+        .wait_script(
+            "the csp to report the inline script",
+            WAIT,
+            "return window.__cspViolations.length ? window.__cspViolations : null",
+            &[],
+        )
+        .await;
+    assert!(
+        violations.to_string().contains("script-src"),
+        "{violations}"
+    );
+    let ran = session
+        .execute("return window.__inlineRan === true", &[])
+        .await;
+    assert_eq!(ran, json!(false), "an inline script ran despite the csp");
+
+    session
+        .click("[data-testid=storage-set-aside-dismiss]")
+        .await;
+    session
+        .wait_script(
+            "the banner to go",
+            WAIT,
+            "return document.querySelector('[data-testid=storage-set-aside]') === null",
+            &[],
+        )
+        .await;
+    desktop.quit(session).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_messages_stay_inert_readable_and_usable() {
     let _serial = SERIAL.lock().await;
