@@ -1,6 +1,8 @@
 //! A plain WebSocket feed of JSON objects (or anything else pushed to it),
-//! the kind order systems and IoT gateways expose. It never replays: a
-//! client gets what is pushed while it is connected. It records every
+//! the kind order systems and IoT gateways expose. What is pushed goes to
+//! the clients connected at the time; messages [`JsonFeed::publish`]ed
+//! with an id are also replayed to a client that connects with
+//! `?after=<id>` (the resume URL a source can be given). It records every
 //! request (path, query, headers) and every text frame clients send, such
 //! as a subscribe request.
 
@@ -40,6 +42,7 @@ struct Shared {
     received: Mutex<Vec<String>>,
     requests: Mutex<Vec<JsonRequest>>,
     active: AtomicUsize,
+    next_id: AtomicUsize,
 }
 
 pub struct JsonFeed {
@@ -60,6 +63,7 @@ impl JsonFeed {
             received: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
             active: AtomicUsize::new(0),
+            next_id: AtomicUsize::new(1),
         });
         let acceptor = tokio::spawn(crate::ws::accept_loop(listener, shared.clone(), serve));
         JsonFeed {
@@ -90,6 +94,22 @@ impl JsonFeed {
         });
     }
 
+    /// Sends `fields` with a new `"id"` (returned) to every connected client,
+    /// and keeps it for clients that resume with `?after=<id>`.
+    pub fn publish(&self, fields: Value) -> String {
+        let id = format!("j{}", self.shared.next_id.fetch_add(1, Ordering::SeqCst));
+        let mut message = fields;
+        message["id"] = Value::String(id.clone());
+        self.shared.log.push(Entry {
+            id: Some(id.clone()),
+            time: now_secs(),
+            topic: None,
+            replayable: true,
+            frame: Frame::text(message.to_string()),
+        });
+        id
+    }
+
     /// Text frames clients sent, in order.
     pub fn received(&self) -> Vec<String> {
         lock(&self.shared.received).clone()
@@ -116,7 +136,9 @@ impl Drop for JsonFeed {
 // The handshake callback's error type is tungstenite's, not ours.
 #[allow(clippy::result_large_err)]
 async fn serve(stream: TcpStream, shared: Arc<Shared>) {
+    let mut query = None;
     let callback = |request: &Request, response: Response| {
+        query = request.uri().query().map(str::to_string);
         lock(&shared.requests).push(JsonRequest {
             path: request.uri().path().to_string(),
             query: request.uri().query().map(str::to_string),
@@ -136,7 +158,21 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
     let Ok(mut socket) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
         return;
     };
-    let start = shared.log.len();
+    // Live from here; with `?after=<id>`, published messages since that one first.
+    let live = shared.log.len();
+    let after = crate::ws::query_pairs(query.as_deref())
+        .into_iter()
+        .find(|(key, _)| key == "after")
+        .map(|(_, id)| id);
+    let start = match after {
+        Some(id) => shared.log.with(|entries| {
+            entries
+                .iter()
+                .position(|entry| entry.id.as_deref() == Some(id.as_str()))
+                .map_or(0, |index| index + 1)
+        }),
+        None => live,
+    };
     shared.active.fetch_add(1, Ordering::SeqCst);
     struct Guard<'a>(&'a AtomicUsize);
     impl Drop for Guard<'_> {
@@ -151,7 +187,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
         &shared.log,
         start,
         Pace::default(),
-        |_, _| true,
+        |index, entry| index >= live || entry.replayable,
         |frame| {
             if let Frame::Text(text) = frame {
                 lock(received).push(text.as_str().to_string());

@@ -1,4 +1,4 @@
-//! Chaos: servers behind proxies that cut connections, cut frames in half
+//! Chaos: ntfy, Gotify and JSON servers behind proxies that cut connections, cut frames in half
 //! and go silent, servers killed and restarted, and herald itself
 //! SIGKILLed, all at random while messages keep being published. At the end
 //! every message is stored exactly once.
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use herald_tests::chaos::ChaosProxy;
 use herald_tests::gotify::GotifyServer;
+use herald_tests::json_feed::JsonFeed;
 use herald_tests::ntfy::NtfyServer;
 use herald_tests::{by_remote_id, wait_for, Herald, Running, WAIT};
 use rand::{Rng, SeedableRng};
@@ -97,6 +98,13 @@ async fn chaos_soak_loses_and_repeats_nothing() {
     let orders = NtfyServer::start("orders").await;
     let alarms = NtfyServer::start("alarms").await;
     let gotify = GotifyServer::start("chaos-token").await;
+    let feed = JsonFeed::start().await;
+    let feed_port: u16 = feed
+        .url("")
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .expect("a port in the feed url");
     let gotify_port: u16 = gotify
         .url()
         .rsplit(':')
@@ -107,6 +115,7 @@ async fn chaos_soak_loses_and_repeats_nothing() {
         ChaosProxy::start(loopback(orders.port())).await,
         ChaosProxy::start(loopback(alarms.port())).await,
         ChaosProxy::start(loopback(gotify_port)).await,
+        ChaosProxy::start(loopback(feed_port)).await,
     ];
     let herald = Herald::new();
     let timeout = READ_TIMEOUT_SECS.to_string();
@@ -135,17 +144,43 @@ async fn chaos_soak_loses_and_repeats_nothing() {
             &[&limits[..], &["--token", "chaos-token"]].concat(),
         )
         .await;
+    // A JSON feed resumes from the last id it saw, through the resume URL.
+    let feed_url = format!("ws://127.0.0.1:{}/feed", proxies[3].port());
+    let resume = format!("{feed_url}?after={{last_id}}");
+    let feed_id = herald
+        .add_source(
+            "Feed",
+            "json",
+            &feed_url,
+            &[&limits[..], &["--resume-url", &resume]].concat(),
+        )
+        .await;
 
     let mut expected_orders = HashSet::new();
     let mut expected_alarms = HashSet::new();
     let mut expected_gotify = HashSet::new();
+    let mut expected_feed = HashSet::new();
     let mut injected = Injected::default();
     let mut running: Option<Running> = Some(herald.start(&["--quiet"]));
+    // Every source connected and holding a cursor before the faults start:
+    // a JSON feed that has seen nothing has nothing to resume from.
+    expected_orders.insert(orders.publish(json!({ "title": "first order" })).id);
+    expected_alarms.insert(alarms.publish(json!({ "title": "first alarm" })).id);
+    expected_gotify.insert(
+        gotify
+            .publish(json!({ "title": "first gotify" }))
+            .to_string(),
+    );
+    herald.wait_state(feed_id, "connected").await;
+    expected_feed.insert(feed.publish(json!({ "title": "first feed" })));
+    for id in [orders_id, alarms_id, gotify_id, feed_id] {
+        herald.wait_stored(id, 1, WAIT).await;
+    }
     let started = Instant::now();
     let mut next_fault = Instant::now() + Duration::from_millis(500);
     let mut next_kill = Instant::now() + Duration::from_secs(3);
     let mut batch = 0u64;
-    // Bounded: one batch of 3 × 5 messages every 50 ms for `seconds`.
+    // Bounded: one batch of 4 × 5 messages every 50 ms for `seconds`.
     while started.elapsed() < Duration::from_secs(seconds) {
         batch += 1;
         let text =
@@ -207,7 +242,8 @@ async fn chaos_soak_loses_and_repeats_nothing() {
             next_kill = Instant::now() + Duration::from_millis(rng.random_range(1500..5000));
         }
     }
-    let published = expected_orders.len() + expected_alarms.len() + expected_gotify.len();
+    let published =
+        expected_orders.len() + expected_alarms.len() + expected_gotify.len() + expected_feed.len();
     println!("chaos: {injected:?}; {published} published; waiting for the rest");
 
     // Calm: everything published must arrive, once.
@@ -215,6 +251,7 @@ async fn chaos_soak_loses_and_repeats_nothing() {
         (orders_id, expected_orders.len()),
         (alarms_id, expected_alarms.len()),
         (gotify_id, expected_gotify.len()),
+        (feed_id, expected_feed.len()),
     ];
     for (id, count) in expected_counts {
         herald
@@ -232,6 +269,7 @@ async fn chaos_soak_loses_and_repeats_nothing() {
         (orders_id, &expected_orders),
         (alarms_id, &expected_alarms),
         (gotify_id, &expected_gotify),
+        (feed_id, &expected_feed),
     ] {
         let messages = herald.messages_of(id).await;
         let stored: HashSet<String> = by_remote_id(&messages).into_keys().collect();

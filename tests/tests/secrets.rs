@@ -342,21 +342,14 @@ async fn with_a_keyring_the_database_file_holds_no_secret() {
 async fn credentials_go_over_plain_ws_to_another_machine_only_when_confirmed() {
     let herald = Herald::new();
     // Nothing connects: the address is only validated (example.com never resolves here).
-    let url = "http://ntfy.example.com/alerts";
-    let refused = herald
-        .exec(&[
-            "source",
-            "add",
-            "--name",
-            "Plain",
-            "--protocol",
-            "ntfy",
-            "--url",
-            url,
-            "--token",
-            TOKEN,
-        ])
-        .await;
+    let add = |name: &'static str, url: &'static str, more: &'static [&'static str]| {
+        let mut args = vec!["source", "add", "--name", name, "--protocol", "ntfy"];
+        args.extend(["--url", url, "--token", TOKEN]);
+        args.extend(more);
+        args
+    };
+    let plain = "http://ntfy.example.com/alerts";
+    let refused = herald.exec(&add("Plain", plain, &[])).await;
     assert!(!refused.status.success());
     assert!(
         refused.stderr.contains("--allow-plain-credentials")
@@ -365,41 +358,17 @@ async fn credentials_go_over_plain_ws_to_another_machine_only_when_confirmed() {
         refused.stderr
     );
     assert_clean("the refusal", &refused.stderr);
-    herald
-        .ok(&[
-            "source",
-            "add",
-            "--name",
-            "Plain",
-            "--protocol",
-            "ntfy",
-            "--url",
-            url,
-            "--token",
-            TOKEN,
-            "--allow-plain-credentials",
-            "--disabled",
-        ])
-        .await;
+    let confirmed: &[&str] = &["--allow-plain-credentials", "--disabled"];
+    herald.ok(&add("Plain", plain, confirmed)).await;
     // TLS, or this machine, needs no confirmation.
-    for (name, url) in [
-        ("Tls", "https://ntfy.example.com/alerts"),
-        ("Here", "http://127.0.0.1:9/alerts"),
-    ] {
-        herald
-            .ok(&[
-                "source",
-                "add",
-                "--name",
-                name,
-                "--protocol",
-                "ntfy",
-                "--url",
-                url,
-                "--token",
-                TOKEN,
-                "--disabled",
-            ])
-            .await;
-    }
+    herald
+        .ok(&add(
+            "Tls",
+            "https://ntfy.example.com/alerts",
+            &["--disabled"],
+        ))
+        .await;
+    herald
+        .ok(&add("Here", "http://127.0.0.1:9/alerts", &["--disabled"]))
+        .await;
 }

@@ -94,6 +94,27 @@ fn orders(count: usize, body_bytes: usize) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// An "Orders" ntfy source on a new server, herald running, and `count`
+/// orders of about `body_bytes` stored: what each disk test starts from.
+async fn ingesting(
+    herald: &Herald,
+    count: usize,
+    body_bytes: usize,
+) -> (NtfyServer, i64, herald_tests::Running, HashSet<String>) {
+    let server = NtfyServer::start("orders").await;
+    let id = herald
+        .add_source("Orders", "ntfy", &server.topic_url(), &[])
+        .await;
+    let running = herald.start(&[]);
+    let expected: HashSet<String> = server
+        .publish_many(orders(count, body_bytes))
+        .into_iter()
+        .map(|published| published.id)
+        .collect();
+    herald.wait_stored(id, count as u64, WAIT).await;
+    (server, id, running, expected)
+}
+
 async fn assert_exactly(herald: &Herald, source: i64, expected: &HashSet<String>) {
     let messages = herald.messages_of(source).await;
     let stored: HashSet<String> = by_remote_id(&messages).into_keys().collect();
@@ -177,17 +198,7 @@ async fn a_full_disk_holds_new_messages_until_there_is_room_and_loses_nothing() 
     let Some(_disk) = Tmpfs::mount(herald.data_dir(), "6m") else {
         return;
     };
-    let server = NtfyServer::start("orders").await;
-    let id = herald
-        .add_source("Orders", "ntfy", &server.topic_url(), &[])
-        .await;
-    let running = herald.start(&[]);
-    let mut expected: HashSet<String> = server
-        .publish_many(orders(100, 1_000))
-        .into_iter()
-        .map(|published| published.id)
-        .collect();
-    herald.wait_stored(id, 100, WAIT).await;
+    let (server, id, running, mut expected) = ingesting(&herald, 100, 1_000).await;
 
     let filler = fill(herald.data_dir());
     expected.extend(
@@ -221,17 +232,7 @@ async fn a_read_only_disk_stops_herald_with_the_reason_and_keeps_the_inbox() {
     let Some(disk) = Tmpfs::mount(herald.data_dir(), "8m") else {
         return;
     };
-    let server = NtfyServer::start("orders").await;
-    let id = herald
-        .add_source("Orders", "ntfy", &server.topic_url(), &[])
-        .await;
-    let running = herald.start(&[]);
-    let expected: HashSet<String> = server
-        .publish_many(orders(50, 500))
-        .into_iter()
-        .map(|published| published.id)
-        .collect();
-    herald.wait_stored(id, 50, WAIT).await;
+    let (_server, id, running, expected) = ingesting(&herald, 50, 500).await;
     running.terminate().await;
     let before = std::fs::read(herald.database()).expect("read the file");
 
@@ -256,17 +257,7 @@ async fn a_read_only_disk_stops_herald_with_the_reason_and_keeps_the_inbox() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_locked_by_another_program_delays_saving_but_loses_nothing() {
     let herald = Herald::new();
-    let server = NtfyServer::start("orders").await;
-    let id = herald
-        .add_source("Orders", "ntfy", &server.topic_url(), &[])
-        .await;
-    let running = herald.start(&[]);
-    let mut expected: HashSet<String> = server
-        .publish_many(orders(20, 200))
-        .into_iter()
-        .map(|published| published.id)
-        .collect();
-    herald.wait_stored(id, 20, WAIT).await;
+    let (server, id, running, mut expected) = ingesting(&herald, 20, 200).await;
 
     // Another program takes the write lock for longer than SQLite's busy
     // timeout (10 s), so the writer's own retry has to carry the batch.
