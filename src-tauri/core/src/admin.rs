@@ -630,8 +630,8 @@ mod tests {
         assert!(validate_credentials(Protocol::Ntfy, &half).is_err());
     }
 
-    #[test]
-    fn credentials_travel_in_plain_text_only_to_this_machine_or_when_confirmed() {
+    /// A store on a new file (secrets kept in it) and a token credential.
+    fn store_and_token() -> (tempfile::TempDir, Store, Credentials) {
         std::env::set_var("HERALD_KEYRING", "off");
         let directory = tempfile::tempdir().expect("tempdir");
         let store =
@@ -640,6 +640,12 @@ mod tests {
             token: Some(Secret::new("tk_secret")),
             ..Credentials::default()
         };
+        (directory, store, token)
+    }
+
+    #[test]
+    fn credentials_travel_in_plain_text_only_to_this_machine_or_when_confirmed() {
+        let (_directory, store, token) = store_and_token();
         let named = |name: &str, url: &str| {
             let mut draft = draft(Protocol::Ntfy, url);
             draft.name = name.into();
@@ -715,14 +721,7 @@ mod tests {
 
     #[test]
     fn add_update_and_remove_keep_names_unique_and_secrets_in_step() {
-        std::env::set_var("HERALD_KEYRING", "off");
-        let directory = tempfile::tempdir().expect("tempdir");
-        let store =
-            Store::open(&directory.path().join("h.db"), BatchLimits::default()).expect("open");
-        let token = Credentials {
-            token: Some(Secret::new("tk_secret")),
-            ..Credentials::default()
-        };
+        let (_directory, store, token) = store_and_token();
         let orders = add(&store, draft(Protocol::Ntfy, "wss://h/orders"), &token).expect("add");
         let mut other = draft(Protocol::Ntfy, "wss://h/alerts");
         other.name = "Alerts".into();
