@@ -110,8 +110,11 @@ impl Store {
             create_private_dir(parent)?;
         }
         create_private_file(path)?;
-        let mut connection = open_connection(path)?;
-        migrations::migrate(&mut connection)?;
+        let connection = when_not_busy(|| {
+            let mut connection = open_connection(path)?;
+            migrations::migrate(&mut connection)?;
+            Ok(connection)
+        })?;
         let writer = writer::spawn(connection, limits)?;
         Ok(Store {
             inner: Arc::new(Inner {
@@ -265,7 +268,7 @@ pub fn open_connection(path: &Path) -> Result<Connection> {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    connection.busy_timeout(std::time::Duration::from_secs(10))?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
     connection.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
@@ -292,6 +295,30 @@ pub fn register_functions(connection: &Connection) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// Runs `open` again while SQLite answers "busy" for up to the busy timeout.
+/// Switching a new, empty file to WAL takes a lock that SQLite does not
+/// wait for, so two processes creating the database together (the window
+/// and a `herald` command) would otherwise fail at once.
+fn when_not_busy<T>(mut open: impl FnMut() -> Result<T>) -> Result<T> {
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(10);
+    loop {
+        match open() {
+            Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)))
+                if failure.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// How long a connection waits for another's lock.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `20261128-125959` (UTC) for a file name: sortable and free of colons.
 fn file_stamp(ms: i64) -> String {
