@@ -1207,6 +1207,74 @@ async fn assert_inert(session: &Session, moment: &str) {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sending_credentials_in_plain_text_to_another_machine_takes_confirmation() {
+    let _serial = SERIAL.lock().await;
+    let herald = Herald::new();
+    let desktop = Desktop::start().await;
+    let session = desktop.launch(herald.data_dir()).await;
+    open_new_source_form(&session).await;
+    fill(&session, "source-field-name", "Remote").await;
+    session
+        .select_option(&testid("source-field-protocol"), "ntfy")
+        .await;
+    fill(
+        &session,
+        "source-field-url",
+        "http://ntfy.example.com/alerts",
+    )
+    .await;
+    session
+        .select_option(&testid("source-field-credentials"), "token")
+        .await;
+    fill(&session, "source-field-token", "tk_plain_secret").await;
+    let warning = session
+        .find(&testid("source-plain-credentials-warning"))
+        .await
+        .text()
+        .await;
+    assert!(warning.contains("ntfy.example.com"), "{warning}");
+
+    // Saving without the confirmation is refused next to the checkbox.
+    session.click(&testid("source-save")).await;
+    let refusal = session
+        .wait_script(
+            "the refusal next to the checkbox",
+            WAIT,
+            "return document.querySelector('[data-testid=source-error-allow_plain_credentials]')?.textContent || null",
+            &[],
+        )
+        .await;
+    assert!(
+        refusal.to_string().contains("ntfy.example.com"),
+        "{refusal}"
+    );
+    assert!(
+        stored_sources(&herald.database()).is_empty(),
+        "nothing saved"
+    );
+    session
+        .screenshot(&desktop.screenshot_path("source-form-plain-credentials.png"))
+        .await;
+
+    // Confirmed: saved, and the choice is stored with the source.
+    session
+        .click(&testid("source-field-allow_plain_credentials"))
+        .await;
+    session.click(&testid("source-save")).await;
+    session.find(&source_row("Remote")).await;
+    let stored = stored_sources(&herald.database());
+    assert_eq!(stored.len(), 1);
+    assert!(
+        stored[0]
+            .config
+            .contains("\"allow_plain_credentials\":true"),
+        "{}",
+        stored[0].config
+    );
+    desktop.quit(session).await;
+}
+
 /// Reports content-security-policy violations, then tries to run an inline
 /// script as an injection would; `window.__inlineRan` tells whether it ran.
 const CSP_PROBE_JS: &str = r#"
