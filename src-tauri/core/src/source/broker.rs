@@ -14,10 +14,9 @@ use futures_util::SinkExt;
 use serde_json::{Map, Value};
 use tokio_tungstenite::tungstenite::Message as WsFrame;
 
-use super::{Socket, SourceContext, SourceEvent, SourceSpec};
+use super::{Socket, SourceContext, SourceSpec};
 use crate::config::FieldMap;
-use crate::model::{now_ms, CommitNotice, Committed, NewMessage};
-use crate::store::FrameCounters;
+use crate::model::{CommitNotice, Committed, NewMessage};
 
 /// The member of the mapped document that holds the message's headers.
 pub const HEADERS_KEY: &str = "$headers";
@@ -203,23 +202,11 @@ pub async fn refuse_oversized<T>(
     if let Some(ack) = ack {
         acks.acknowledge_refused(ack);
     }
-    let counters = FrameCounters {
-        frames_received: 1,
-        frames_rejected: 1,
-        last_error: Some((
-            format!(
-                "dropped a message of {size} bytes on {place} (limit {})",
-                spec.config.max_frame_bytes
-            ),
-            now_ms(),
-        )),
-        ..FrameCounters::default()
-    };
-    context
-        .events
-        .send(SourceEvent::Counters(spec.id, counters))
-        .await
-        .is_ok()
+    let error = format!(
+        "dropped a message of {size} bytes on {place} (limit {})",
+        spec.config.max_frame_bytes
+    );
+    super::count_rejected(context, spec.id, error).await
 }
 
 /// Whether a broker's refusal is about who is connecting rather than a fault

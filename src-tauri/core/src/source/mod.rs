@@ -263,10 +263,20 @@ pub(crate) async fn report_error(context: &SourceContext, id: SourceId, error: S
         last_error: Some((error, now_ms())),
         ..FrameCounters::default()
     };
-    let _ = context
+    send_counters(context, id, counters).await;
+}
+
+/// Hands counters to the engine; false once the engine has gone.
+pub(crate) async fn send_counters(
+    context: &SourceContext,
+    id: SourceId,
+    counters: FrameCounters,
+) -> bool {
+    context
         .events
         .send(SourceEvent::Counters(id, counters))
-        .await;
+        .await
+        .is_ok()
 }
 
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -553,20 +563,8 @@ async fn handle_text(
 ) -> bool {
     let limit = spec.config.max_frame_bytes;
     if text.len() > limit {
-        let counters = FrameCounters {
-            frames_received: 1,
-            frames_rejected: 1,
-            last_error: Some((
-                format!("dropped a frame of {} bytes (limit {limit})", text.len()),
-                now_ms(),
-            )),
-            ..FrameCounters::default()
-        };
-        return context
-            .events
-            .send(SourceEvent::Counters(spec.id, counters))
-            .await
-            .is_ok();
+        let error = format!("dropped a frame of {} bytes (limit {limit})", text.len());
+        return count_rejected(context, spec.id, error).await;
     }
     match parse_frame(spec.protocol, &spec.config, text, now_ms()) {
         Ok(Parsed::Messages(messages)) => {
@@ -582,11 +580,7 @@ async fn handle_text(
                 frames_received: 1,
                 ..FrameCounters::default()
             };
-            context
-                .events
-                .send(SourceEvent::Counters(spec.id, counters))
-                .await
-                .is_ok()
+            send_counters(context, spec.id, counters).await
         }
         Ok(Parsed::Poll { topic, poll_id }) => {
             let url = ntfy::poll_url(&spec.url, &topic, &poll_id);
@@ -639,11 +633,18 @@ pub(crate) async fn count_malformed(context: &SourceContext, id: SourceId, error
         last_error: Some((error, now_ms())),
         ..FrameCounters::default()
     };
-    context
-        .events
-        .send(SourceEvent::Counters(id, counters))
-        .await
-        .is_ok()
+    send_counters(context, id, counters).await
+}
+
+/// Counts a frame refused for its size, with the reason. Never fatal.
+pub(crate) async fn count_rejected(context: &SourceContext, id: SourceId, error: String) -> bool {
+    let counters = FrameCounters {
+        frames_received: 1,
+        frames_rejected: 1,
+        last_error: Some((error, now_ms())),
+        ..FrameCounters::default()
+    };
+    send_counters(context, id, counters).await
 }
 
 /// Sends one message on to the engine and remembers it as the resume point.
