@@ -821,8 +821,8 @@ fn check(store: &Store, json: bool) -> Result<ExitCode> {
         output::print_json(&report)?;
     } else {
         println!(
-            "database: {}; search index: {}; {} messages, {} indexed",
-            report.sqlite, report.search_index, report.messages, report.indexed
+            "database: {}; search index: {}; counts: {}; {} messages, {} indexed",
+            report.sqlite, report.search_index, report.counts, report.messages, report.indexed
         );
     }
     Ok(if report.is_ok() {

@@ -200,6 +200,7 @@ fn import_chunk(
                 None => duplicates += 1,
             }
         }
+        inserter.finish(now)?;
         Ok((imported, duplicates, created))
     })?;
     report.lines += imported + duplicates;

@@ -151,6 +151,37 @@ DROP TABLE sources;
 ALTER TABLE sources_new RENAME TO sources;
 CREATE UNIQUE INDEX sources_live_name ON sources(name) WHERE removed_at IS NULL;
 "#,
+    // 5: launch and search at a million messages (issue 7).
+    // - Per-source totals, kept up to date by the code that changes the
+    //   messages, in the same transaction (see `adjust_counts` and
+    //   `Inserter::finish`), so the sidebar, the tray and `stats` read one row
+    //   per source instead of counting every message at launch. Not triggers:
+    //   a trigger makes every INSERT open a statement journal, and FTS5 writes
+    //   its pending index out at each one (measured: 4x the instructions per
+    //   message; see the README's performance section).
+    // - The search index also indexes the first character of every token
+    //   (`prefix = '1'`, counted in characters), so a one-character Chinese
+    //   query reads one doclist newest first instead of merging the doclists
+    //   of every bigram that starts with it. The index is rebuilt from the
+    //   messages, once.
+    r#"
+CREATE TABLE message_counts (
+    source_id INTEGER PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+    stored    INTEGER NOT NULL DEFAULT 0,
+    unread    INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO message_counts (source_id, stored, unread)
+    SELECT source_id, count(*), sum(read = 0) FROM messages GROUP BY source_id;
+
+DROP TABLE messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    title, body, tags,
+    content = 'messages_search', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '1'
+);
+INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+"#,
 ];
 
 /// Migrations that rebuild a table others refer to. They run with foreign
@@ -234,6 +265,7 @@ mod tests {
         0xd45d_807e_a522_a60e,
         0xe353_9d6f_5d1f_3521,
         0x2fb0_6494_0fb5_284e,
+        0x7763_17f3_f37d_337b,
     ];
 
     #[test]
@@ -275,6 +307,57 @@ mod tests {
                 [],
             )
             .expect("the search index matches its content view");
+    }
+
+    #[test]
+    fn migration_5_counts_existing_messages_and_reindexes_them() {
+        let mut connection = Connection::open_in_memory().expect("in-memory database");
+        crate::store::register_functions(&connection).expect("functions");
+        for sql in &MIGRATIONS[..4] {
+            connection.execute_batch(sql).expect("migrations 1 to 4");
+        }
+        connection
+            .pragma_update(None, "user_version", 4)
+            .expect("version 4");
+        connection
+            .execute_batch(
+                "INSERT INTO sources (id, name, protocol, url, created_at, updated_at)
+                     VALUES (1, 'a', 'ntfy', 'ws://x/a/ws', 0, 0), (2, 'b', 'ntfy', 'ws://x/b/ws', 0, 0);
+                 INSERT INTO messages (source_id, remote_id, received_at, sent_at, title, body, format, priority, read)
+                     VALUES (1, 'm1', 0, 0, '仓库', 'x', 'text', 3, 0),
+                            (1, 'm2', 0, 0, 'y', '库存告警', 'text', 3, 1),
+                            (2, 'm3', 0, 0, 'z', 'w', 'text', 3, 0);
+                 INSERT INTO messages_fts (rowid, title, body, tags)
+                     SELECT id, title, body, tags FROM messages_search;",
+            )
+            .expect("a version-4 inbox");
+        migrate(&mut connection).expect("migration 5 applies over existing messages");
+        let counts: Vec<(i64, i64, i64)> = connection
+            .prepare("SELECT source_id, stored, unread FROM message_counts ORDER BY source_id")
+            .expect("counts")
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .expect("counts")
+            .collect::<rusqlite::Result<_>>()
+            .expect("counts");
+        assert_eq!(
+            counts,
+            [(1, 2, 1), (2, 1, 1)],
+            "existing messages are counted"
+        );
+        let found: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '\"库\"*'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("a one-character search");
+        assert_eq!(found, 2, "the rebuilt index finds 仓库 and 库存");
+        connection
+            .execute(
+                "INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)",
+                [],
+            )
+            .expect("the rebuilt index matches its content view");
     }
 
     #[test]

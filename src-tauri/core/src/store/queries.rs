@@ -2,6 +2,8 @@
 //! from the pool; changes take the writer's `&Transaction`. Time comes in as
 //! an argument (`now`, Unix ms) so every query is deterministic in tests.
 
+use std::collections::HashMap;
+
 use rusqlite::types::ToSql;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
@@ -555,9 +557,10 @@ pub struct Stats {
 
 pub fn stats(connection: &Connection) -> Result<Stats> {
     let sources = source_stats(connection)?;
-    // Totals count every message, those of removed sources kept for history too.
+    // Totals count every message, those of removed sources kept for history
+    // too. The triggers of migration 5 keep `message_counts` exact.
     let (stored, unread): (u64, u64) = connection.query_row(
-        "SELECT count(*), (SELECT count(*) FROM messages WHERE read = 0) FROM messages",
+        "SELECT coalesce(sum(stored), 0), coalesce(sum(unread), 0) FROM message_counts",
         [],
         |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
@@ -570,17 +573,17 @@ pub fn stats(connection: &Connection) -> Result<Stats> {
     Ok(Stats { sources, totals })
 }
 
-/// Per-source counts and status, without the totals (which cost two more
-/// scans of the messages): what the window's sidebar needs.
+/// Per-source counts and status, without the totals: what the window's
+/// sidebar needs.
 pub fn source_stats(connection: &Connection) -> Result<Vec<SourceStats>> {
     let mut statement = connection.prepare_cached(
         "SELECT s.id, s.name, s.protocol, s.enabled,
-                (SELECT count(*) FROM messages m WHERE m.source_id = s.id),
-                (SELECT count(*) FROM messages m WHERE m.source_id = s.id AND m.read = 0),
+                coalesce(c.stored, 0), coalesce(c.unread, 0),
                 coalesce(t.frames_received, 0), coalesce(t.frames_rejected, 0), coalesce(t.frames_malformed, 0),
                 coalesce(t.messages_stored, 0), coalesce(t.state, 'idle'), t.state_since, t.retry_at,
                 coalesce(t.attempts, 0), t.last_error, t.last_error_at, coalesce(t.messages_dropped, 0)
          FROM sources s LEFT JOIN source_stats t ON t.source_id = s.id
+                        LEFT JOIN message_counts c ON c.source_id = s.id
          WHERE s.removed_at IS NULL ORDER BY s.id",
     )?;
     let sources: Vec<SourceStats> = statement
@@ -612,7 +615,7 @@ pub fn source_stats(connection: &Connection) -> Result<Vec<SourceStats>> {
 /// Unread messages per source, for the sidebar and the tray.
 pub fn unread_counts(connection: &Connection) -> Result<Vec<(SourceId, u64)>> {
     let mut statement = connection.prepare_cached(
-        "SELECT source_id, count(*) FROM messages WHERE read = 0 GROUP BY source_id",
+        "SELECT source_id, unread FROM message_counts WHERE unread > 0 ORDER BY source_id",
     )?;
     let counts = statement
         .query_map([], |row| Ok((SourceId(row.get(0)?), row.get(1)?)))?
@@ -672,6 +675,58 @@ impl Selection {
         }
         Ok(changed)
     }
+
+    /// Runs `make_sql(condition)`, a `SELECT source_id, a, b … GROUP BY
+    /// source_id`, once per chunk; returns each source's summed `a` and `b`.
+    fn per_source(
+        &self,
+        transaction: &Transaction<'_>,
+        extra: &[&dyn ToSql],
+        make_sql: impl Fn(&str) -> String,
+    ) -> Result<HashMap<i64, (i64, i64)>> {
+        let chunks: Vec<Selection> = match self {
+            Selection::Ids(ids) => ids
+                .chunks(500)
+                .map(|chunk| Selection::Ids(chunk.to_vec()))
+                .collect(),
+            other => vec![other.clone()],
+        };
+        let mut sums: HashMap<i64, (i64, i64)> = HashMap::new();
+        for chunk in chunks {
+            let (condition, ids) = chunk.condition();
+            let sql = make_sql(&number_placeholders(&condition, extra.len()));
+            let mut values: Vec<&dyn ToSql> = extra.to_vec();
+            values.extend(ids.iter().map(|id| id as &dyn ToSql));
+            let mut statement = transaction.prepare(&sql)?;
+            let mut rows = statement.query(values.as_slice())?;
+            while let Some(row) = rows.next()? {
+                let sum = sums.entry(row.get(0)?).or_default();
+                sum.0 += row.get::<_, i64>(1)?;
+                sum.1 += row.get::<_, i64>(2)?;
+            }
+        }
+        Ok(sums)
+    }
+}
+
+/// Adds `(stored, unread)` deltas to each source's kept totals
+/// (`message_counts`). Every change to the messages calls this in its own
+/// transaction; `check` compares the totals with a full count.
+pub(crate) fn adjust_counts(
+    transaction: &Transaction<'_>,
+    deltas: impl IntoIterator<Item = (i64, (i64, i64))>,
+) -> Result<()> {
+    let mut statement = transaction.prepare_cached(
+        "INSERT INTO message_counts (source_id, stored, unread) VALUES (?1, ?2, ?3)
+         ON CONFLICT (source_id) DO UPDATE SET
+             stored = stored + excluded.stored, unread = unread + excluded.unread",
+    )?;
+    for (source_id, (stored, unread)) in deltas {
+        if stored != 0 || unread != 0 {
+            statement.execute(params![source_id, stored, unread])?;
+        }
+    }
+    Ok(())
 }
 
 /// Turns each bare `?` into `?N`, starting after `offset` earlier parameters.
@@ -690,6 +745,16 @@ fn number_placeholders(condition: &str, offset: usize) -> String {
 }
 
 pub fn set_read(transaction: &Transaction<'_>, selection: &Selection, read: bool) -> Result<usize> {
+    let changing = selection.per_source(transaction, &[&read], |condition| {
+        format!("SELECT source_id, count(*), 0 FROM messages WHERE {condition} AND read != ?1 GROUP BY source_id")
+    })?;
+    let sign = if read { -1 } else { 1 };
+    adjust_counts(
+        transaction,
+        changing
+            .into_iter()
+            .map(|(source, (changed, _))| (source, (0, sign * changed))),
+    )?;
     selection.apply(transaction, &[&read], |condition| {
         format!("UPDATE messages SET read = ?1 WHERE {condition} AND read != ?1")
     })
@@ -724,6 +789,15 @@ pub fn set_archived(
     now: i64,
 ) -> Result<usize> {
     if archived {
+        let unread = selection.per_source(transaction, &[], |condition| {
+            format!("SELECT source_id, count(*), 0 FROM messages WHERE {condition} AND archived_at IS NULL AND read = 0 GROUP BY source_id")
+        })?;
+        adjust_counts(
+            transaction,
+            unread
+                .into_iter()
+                .map(|(source, (unread, _))| (source, (0, -unread))),
+        )?;
         selection.apply(transaction, &[&now], |condition| {
             format!("UPDATE messages SET archived_at = ?1, read = 1 WHERE {condition} AND archived_at IS NULL")
         })
@@ -737,6 +811,15 @@ pub fn set_archived(
 /// Deletes messages and their search entries. Cursors stay, so a deleted
 /// message is not fetched again.
 pub fn delete_messages(transaction: &Transaction<'_>, selection: &Selection) -> Result<usize> {
+    let doomed = selection.per_source(transaction, &[], |condition| {
+        format!("SELECT source_id, count(*), sum(read = 0) FROM messages WHERE {condition} GROUP BY source_id")
+    })?;
+    adjust_counts(
+        transaction,
+        doomed
+            .into_iter()
+            .map(|(source, (stored, unread))| (source, (-stored, -unread))),
+    )?;
     selection.apply(transaction, &[], |condition| {
         format!(
             "INSERT INTO messages_fts (messages_fts, rowid, title, body, tags)
@@ -846,11 +929,14 @@ pub struct IntegrityReport {
     pub search_index: String,
     pub messages: u64,
     pub indexed: u64,
+    /// "ok" when the per-source totals kept by triggers match the messages,
+    /// otherwise which sources differ.
+    pub counts: String,
 }
 
 impl IntegrityReport {
     pub fn is_ok(&self) -> bool {
-        self.sqlite == "ok" && self.search_index == "ok"
+        self.sqlite == "ok" && self.search_index == "ok" && self.counts == "ok"
     }
 }
 
@@ -868,10 +954,38 @@ pub fn check_integrity(connection: &Connection) -> Result<IntegrityReport> {
     let indexed = connection.query_row("SELECT count(*) FROM messages_fts_docsize", [], |row| {
         row.get(0)
     })?;
+    let mut statement = connection.prepare(
+        "SELECT source_id, kept_stored, kept_unread, stored, unread FROM (
+             SELECT coalesce(c.source_id, m.source_id) AS source_id,
+                    coalesce(c.stored, 0) AS kept_stored, coalesce(c.unread, 0) AS kept_unread,
+                    coalesce(m.stored, 0) AS stored, coalesce(m.unread, 0) AS unread
+             FROM message_counts c
+             FULL JOIN (SELECT source_id, count(*) AS stored, sum(read = 0) AS unread
+                        FROM messages GROUP BY source_id) m ON m.source_id = c.source_id)
+         WHERE kept_stored != stored OR kept_unread != unread ORDER BY source_id",
+    )?;
+    let wrong: Vec<String> = statement
+        .query_map([], |row| {
+            Ok(format!(
+                "source {}: {} stored and {} unread kept, {} and {} counted",
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, i64>(4)?
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let counts = if wrong.is_empty() {
+        "ok".to_string()
+    } else {
+        wrong.join("; ")
+    };
     Ok(IntegrityReport {
         sqlite,
         search_index,
         messages,
         indexed,
+        counts,
     })
 }

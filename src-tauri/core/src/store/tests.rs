@@ -557,6 +557,53 @@ fn deleting_or_pruning_messages_never_rewinds_the_cursor() {
     );
 }
 
+#[test]
+fn counts_follow_every_change_to_the_messages() {
+    let fixture = Fixture::new();
+    let alerts = fixture.add_source("alerts");
+    let orders = fixture.add_source("orders");
+    let alert_ids = fixture.ingest_numbered(alerts, "a", 5);
+    fixture.ingest_numbered(orders, "o", 3);
+    let totals = |fixture: &Fixture| {
+        let stats = fixture.stats();
+        let per_source: Vec<(u64, u64)> = stats
+            .sources
+            .iter()
+            .map(|source| (source.stored, source.unread))
+            .collect();
+        (per_source, stats.totals.stored, stats.totals.unread)
+    };
+    assert_eq!(totals(&fixture), (vec![(5, 5), (3, 3)], 8, 8));
+
+    let (first, first_two) = (ids(&alert_ids[..1]), ids(&alert_ids[..2]));
+    fixture.write(move |transaction| set_read(transaction, &first_two, true));
+    let again = first.clone();
+    fixture.write(move |transaction| set_read(transaction, &again, true));
+    assert_eq!(
+        totals(&fixture),
+        (vec![(5, 3), (3, 3)], 8, 6),
+        "marking read twice counts once"
+    );
+    assert_eq!(fixture.unread(), HashMap::from([(alerts, 3), (orders, 3)]));
+
+    fixture.write(move |transaction| set_read(transaction, &first, false));
+    let second_and_third = ids(&alert_ids[1..3]);
+    fixture.write(move |transaction| delete_messages(transaction, &second_and_third));
+    assert_eq!(totals(&fixture), (vec![(3, 3), (3, 3)], 6, 6));
+
+    fixture.write(move |transaction| remove_source(transaction, orders, true, T0));
+    assert_eq!(
+        totals(&fixture),
+        (vec![(3, 3)], 6, 6),
+        "a removed source's kept history still counts in the totals"
+    );
+    fixture.write(move |transaction| remove_source(transaction, alerts, false, T0));
+    assert_eq!(totals(&fixture), (vec![], 3, 3));
+    fixture.write(|transaction| set_read(transaction, &Selection::All, true));
+    assert_eq!(totals(&fixture), (vec![], 3, 0));
+    fixture.assert_index_consistent("every kind of change");
+}
+
 // -------------------------------------------------------- unknown sources
 
 #[test]

@@ -449,6 +449,8 @@ pub struct Inserter<'t> {
     cursors: HashMap<SourceId, Cursor>,
     stored_per_source: HashMap<SourceId, u64>,
     source_exists: HashMap<SourceId, bool>,
+    /// (stored, unread) added per source, for `message_counts`.
+    counts: HashMap<SourceId, (i64, i64)>,
 }
 
 impl<'t> Inserter<'t> {
@@ -460,6 +462,7 @@ impl<'t> Inserter<'t> {
             cursors: HashMap::new(),
             stored_per_source: HashMap::new(),
             source_exists: HashMap::new(),
+            counts: HashMap::new(),
         })
     }
 
@@ -564,6 +567,9 @@ impl<'t> Inserter<'t> {
             return Ok(None);
         }
         let id = self.transaction.last_insert_rowid();
+        let count = self.counts.entry(source_id).or_default();
+        count.0 += 1;
+        count.1 += i64::from(!state.is_some_and(|state| state.read));
         self.insert_fts.execute(params![
             id,
             derived.search_title.as_deref().unwrap_or(&message.title),
@@ -635,7 +641,15 @@ impl<'t> Inserter<'t> {
     }
 
     /// Writes each source's cursor and stored count; call once per transaction.
+    /// Writes what the inserts add up to: cursors, counters and the kept
+    /// per-source totals. Call it before the transaction commits.
     pub fn finish(&mut self, now: i64) -> Result<()> {
+        super::queries::adjust_counts(
+            self.transaction,
+            std::mem::take(&mut self.counts)
+                .into_iter()
+                .map(|(source_id, count)| (source_id.0, count)),
+        )?;
         for (source_id, cursor) in std::mem::take(&mut self.cursors) {
             self.transaction
                 .prepare_cached(
