@@ -155,6 +155,12 @@ async fn route(
                                 .unwrap_or_default();
                         }
                         let source = names.get(&message.source_id).map_or("", String::as_str);
+                        tracing::debug!(
+                            target: "herald::latency",
+                            message = message.id.0,
+                            frame_to_notifier_us = message.received.elapsed().as_micros() as u64,
+                            "considered for a notification"
+                        );
                         pending.insert(message.id, pending_text(message, source));
                         pending_order.push_back(message.id);
                         gate.admit(candidate(message), &policy, &quiet, now, local, &mut notices);
@@ -479,9 +485,9 @@ impl Shower {
         };
         if let Some(received) = shown.received {
             tracing::debug!(
-                target: "herald::notify",
+                target: "herald::latency",
                 message = shown.message.0,
-                latency_us = received.elapsed().as_micros() as u64,
+                frame_to_shown_us = received.elapsed().as_micros() as u64,
                 "notification shown"
             );
         }

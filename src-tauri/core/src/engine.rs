@@ -474,7 +474,28 @@ async fn reporter(
             }
             deliveries.send(&report.stored, &names);
         }
+        log_commit_latency(&report);
         let _ = events.send(EngineEvent::Stored(Arc::new(report.stored)));
+    }
+}
+
+/// With `HERALD_LOG=herald::latency=debug`: each message's time from its
+/// frame being read to its commit (the first stage of the latency figures
+/// in the README; the notifier logs the next ones).
+fn log_commit_latency(report: &store::IngestReport) {
+    if !tracing::enabled!(target: "herald::latency", tracing::Level::DEBUG) {
+        return;
+    }
+    let Some(committed) = report.committed else {
+        return;
+    };
+    for message in &report.stored {
+        tracing::debug!(
+            target: "herald::latency",
+            message = message.id.0,
+            frame_to_commit_us = committed.saturating_duration_since(message.received).as_micros() as u64,
+            "committed"
+        );
     }
 }
 

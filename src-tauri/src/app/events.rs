@@ -20,6 +20,8 @@ pub fn forward(app: AppHandle, mut engine_events: broadcast::Receiver<EngineEven
     tauri::async_runtime::spawn(async move {
         let mut added = 0u32;
         let mut sources = BTreeSet::new();
+        // The earliest frame among the messages not yet announced.
+        let mut oldest: Option<std::time::Instant> = None;
         let mut tick = tokio::time::interval(COALESCE);
         loop {
             tokio::select! {
@@ -27,6 +29,7 @@ pub fn forward(app: AppHandle, mut engine_events: broadcast::Receiver<EngineEven
                     Ok(EngineEvent::Stored(stored)) => {
                         added = added.saturating_add(stored.len() as u32);
                         sources.extend(stored.iter().map(|message| message.source_id.0));
+                        oldest = stored.iter().map(|message| message.received).chain(oldest).min();
                     }
                     Ok(EngineEvent::State(id, _)) => {
                         let _ = app.emit(EVENT, UiEvent::SourceStatus { source: id.0 });
@@ -39,6 +42,14 @@ pub fn forward(app: AppHandle, mut engine_events: broadcast::Receiver<EngineEven
                     if added > 0 {
                         let event = UiEvent::MessagesAdded { count: added, sources: std::mem::take(&mut sources).into_iter().collect() };
                         tracing::debug!(target: "herald::events", count = added, "messages_added");
+                        if let Some(oldest) = oldest.take() {
+                            tracing::debug!(
+                                target: "herald::latency",
+                                count = added,
+                                oldest_frame_to_ui_us = oldest.elapsed().as_micros() as u64,
+                                "announced to the window"
+                            );
+                        }
                         let _ = app.emit(EVENT, event);
                         added = 0;
                         super::tray::refresh(&app);
