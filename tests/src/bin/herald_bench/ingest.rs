@@ -278,14 +278,14 @@ fn verify(path: &Path, expected: usize) -> Result<()> {
     Ok(())
 }
 
-struct SendTiming {
-    first: Instant,
-    last: Instant,
+pub struct SendTiming {
+    pub first: Instant,
+    pub last: Instant,
 }
 
 /// Accepts one client on `/bench/ws`, sends `open`, waits for `go`, then
 /// every frame; keeps the connection open until `stopped`.
-async fn serve(
+pub async fn serve(
     listener: TcpListener,
     frames: Frames,
     pace: Option<Duration>,

@@ -36,6 +36,44 @@ pub struct Latency {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// Herald's own stamps (`HERALD_LOG=herald::latency=debug`), from the
+    /// frame read off the socket: to its commit, to the notifier
+    /// considering it (it is shown, or counted for a summary, at once), and
+    /// to the notification call returning. Every message has the first two.
+    pub frame_to_commit: Stage,
+    pub frame_to_notifier: Stage,
+    pub frame_to_shown: Stage,
+}
+
+/// Percentiles of one stage, in milliseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stage {
+    pub messages: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Stage {
+    /// Every `field=MICROSECONDS` in the log.
+    fn from_log(log: &str, field: &str) -> Stage {
+        let needle = format!("{field}=");
+        let mut values: Vec<f64> = log
+            .lines()
+            .filter_map(|line| {
+                let (_, rest) = line.split_once(&needle)?;
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                Some(digits.parse::<f64>().ok()? / 1000.0)
+            })
+            .collect();
+        values.sort_by(f64::total_cmp);
+        Stage {
+            messages: values.len(),
+            p50_ms: quantile(&values, 0.5),
+            p99_ms: quantile(&values, 0.99),
+            max_ms: values.last().copied().unwrap_or(f64::NAN),
+        }
+    }
 }
 
 fn wall_secs() -> f64 {
@@ -105,13 +143,16 @@ pub async fn measure(
         Ok(())
     })
     .await??;
+    let log_path = data_dir.join("herald.log");
+    let log = std::fs::File::create(&log_path)?;
     let mut herald = desktop
         .command(binary)
         .arg("--data-dir")
         .arg(&data_dir)
         .args(["run", "--headless", "--quiet"])
+        .env("HERALD_LOG", "warn,herald::latency=debug")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .context("starting herald")?;
     let connected = Instant::now();
@@ -125,6 +166,8 @@ pub async fn measure(
     // Let the connection settle and the notifier meet the server once.
     server.publish(json!({"title": "warm-up", "message": "x"}));
     tokio::time::sleep(Duration::from_secs(1)).await;
+    // The warm-up's stamps are not part of the figures.
+    let log_start = std::fs::metadata(&log_path)?.len() as usize;
 
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
     let started = Instant::now();
@@ -166,7 +209,18 @@ pub async fn measure(
         })
         .collect();
     latencies.sort_by(f64::total_cmp);
+    let log = std::fs::read_to_string(&log_path)?;
+    let log = log.get(log_start..).unwrap_or_default();
+    let committed = Stage::from_log(log, "frame_to_commit_us");
+    ensure!(
+        committed.messages == messages,
+        "herald's latency log has {} commit stamps for {messages} messages",
+        committed.messages
+    );
     Ok(Latency {
+        frame_to_commit: committed,
+        frame_to_notifier: Stage::from_log(log, "frame_to_notifier_us"),
+        frame_to_shown: Stage::from_log(log, "frame_to_shown_us"),
         rate_per_sec: rate,
         coalescing,
         notify_calls,

@@ -88,7 +88,7 @@ impl Experiment {
     }
 
     /// Applies the change to a freshly migrated, still empty database. The
-    /// table definition is migration 1's, plus the experiment's options.
+    /// table definition is migration 5's, with the experiment's prefix instead of '1'.
     pub fn apply(&self, connection: &Connection) -> rusqlite::Result<()> {
         if let Some(prefix) = &self.fts_prefix {
             connection.execute_batch(&format!(

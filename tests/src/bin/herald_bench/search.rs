@@ -17,9 +17,12 @@ pub const WARM_UP: usize = 20;
 pub const COUNT_ITERATIONS: usize = 20;
 
 fn marker(seed: u64, count: usize, experiment: &Experiment) -> String {
+    // The schema version too: a corpus built before a migration changed the
+    // index would measure the old schema.
     format!(
-        "v{} seed={seed:#x} count={count}{}",
+        "v{} schema={} seed={seed:#x} count={count}{}",
         corpus::VERSION,
+        store::migrations::MIGRATIONS.len(),
         experiment.tag()
     )
 }
