@@ -649,6 +649,17 @@ impl Selection {
         }
     }
 
+    /// The selection in pieces small enough for SQLite's parameter limit.
+    fn chunks(&self) -> Vec<Selection> {
+        match self {
+            Selection::Ids(ids) => ids
+                .chunks(500)
+                .map(|chunk| Selection::Ids(chunk.to_vec()))
+                .collect(),
+            other => vec![other.clone()],
+        }
+    }
+
     /// Runs `make_sql(condition)` once per chunk, so a selection of any size
     /// stays under SQLite's parameter limit. Returns the rows changed.
     fn apply(
@@ -657,15 +668,8 @@ impl Selection {
         extra: &[&dyn ToSql],
         make_sql: impl Fn(&str) -> String,
     ) -> Result<usize> {
-        let chunks: Vec<Selection> = match self {
-            Selection::Ids(ids) => ids
-                .chunks(500)
-                .map(|chunk| Selection::Ids(chunk.to_vec()))
-                .collect(),
-            other => vec![other.clone()],
-        };
         let mut changed = 0;
-        for chunk in chunks {
+        for chunk in self.chunks() {
             let (condition, ids) = chunk.condition();
             let numbered = number_placeholders(&condition, extra.len());
             let sql = make_sql(&numbered);
@@ -684,15 +688,8 @@ impl Selection {
         extra: &[&dyn ToSql],
         make_sql: impl Fn(&str) -> String,
     ) -> Result<HashMap<i64, (i64, i64)>> {
-        let chunks: Vec<Selection> = match self {
-            Selection::Ids(ids) => ids
-                .chunks(500)
-                .map(|chunk| Selection::Ids(chunk.to_vec()))
-                .collect(),
-            other => vec![other.clone()],
-        };
         let mut sums: HashMap<i64, (i64, i64)> = HashMap::new();
-        for chunk in chunks {
+        for chunk in self.chunks() {
             let (condition, ids) = chunk.condition();
             let sql = make_sql(&number_placeholders(&condition, extra.len()));
             let mut values: Vec<&dyn ToSql> = extra.to_vec();

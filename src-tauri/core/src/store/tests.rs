@@ -602,6 +602,19 @@ fn counts_follow_every_change_to_the_messages() {
     fixture.write(|transaction| set_read(transaction, &Selection::All, true));
     assert_eq!(totals(&fixture), (vec![], 3, 0));
     fixture.assert_index_consistent("every kind of change");
+
+    fixture.write(|transaction| {
+        transaction.execute("UPDATE message_counts SET unread = unread + 2", [])?;
+        Ok(())
+    });
+    let report = fixture.read(check_integrity);
+    assert!(!report.is_ok(), "check notices totals that drifted");
+    assert!(
+        report
+            .counts
+            .contains("3 stored and 2 unread kept, 3 and 0 counted"),
+        "{report:?}"
+    );
 }
 
 // -------------------------------------------------------- unknown sources

@@ -250,12 +250,7 @@ pub fn run_paced(
 /// Fails loudly unless exactly `expected` messages (and search rows) are stored.
 fn verify(path: &Path, expected: usize) -> Result<()> {
     let connection = store::open_connection(path)?;
-    let messages: usize =
-        connection.query_row("SELECT count(*) FROM messages", [], |row| row.get(0))?;
-    let indexed: usize =
-        connection.query_row("SELECT count(*) FROM messages_fts_docsize", [], |row| {
-            row.get(0)
-        })?;
+    let (messages, indexed) = stored_and_indexed(&connection)?;
     let (frames, stored_counter): (usize, usize) = connection.query_row(
         "SELECT frames_received, messages_stored FROM source_stats",
         [],
@@ -278,6 +273,16 @@ fn verify(path: &Path, expected: usize) -> Result<()> {
     Ok(())
 }
 
+/// Rows in `messages`, and documents in the search index.
+pub fn stored_and_indexed(connection: &rusqlite::Connection) -> Result<(usize, usize)> {
+    let messages = connection.query_row("SELECT count(*) FROM messages", [], |row| row.get(0))?;
+    let indexed = connection.query_row("SELECT count(*) FROM messages_fts_docsize", [], |row| {
+        row.get(0)
+    })?;
+    Ok((messages, indexed))
+}
+
+/// When the server sent its first and last frame.
 pub struct SendTiming {
     pub first: Instant,
     pub last: Instant,

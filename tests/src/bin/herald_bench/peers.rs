@@ -219,12 +219,7 @@ pub fn run(
 /// The peer must have stored every message, and indexed each once.
 fn verify(path: &Path, expected: usize) -> Result<()> {
     let connection = herald_core::store::open_connection(path)?;
-    let messages: usize =
-        connection.query_row("SELECT count(*) FROM messages", [], |row| row.get(0))?;
-    let indexed: usize =
-        connection.query_row("SELECT count(*) FROM messages_fts_docsize", [], |row| {
-            row.get(0)
-        })?;
+    let (messages, indexed) = ingest::stored_and_indexed(&connection)?;
     ensure!(
         messages == expected && indexed == expected,
         "VERIFY FAILED for {}: {messages} messages, {indexed} indexed; expected exactly {expected}",
