@@ -558,7 +558,7 @@ pub struct Stats {
 pub fn stats(connection: &Connection) -> Result<Stats> {
     let sources = source_stats(connection)?;
     // Totals count every message, those of removed sources kept for history
-    // too. The triggers of migration 5 keep `message_counts` exact.
+    // too: `message_counts` keeps them (see `adjust_counts`).
     let (stored, unread): (u64, u64) = connection.query_row(
         "SELECT coalesce(sum(stored), 0), coalesce(sum(unread), 0) FROM message_counts",
         [],
@@ -707,8 +707,9 @@ impl Selection {
 }
 
 /// Adds `(stored, unread)` deltas to each source's kept totals
-/// (`message_counts`). Every change to the messages calls this in its own
-/// transaction; `check` compares the totals with a full count.
+/// (`message_counts`). Every change to the messages calls this in the
+/// transaction that makes the change; `check` compares the totals with a
+/// full count.
 pub(crate) fn adjust_counts(
     transaction: &Transaction<'_>,
     deltas: impl IntoIterator<Item = (i64, (i64, i64))>,
@@ -926,8 +927,8 @@ pub struct IntegrityReport {
     pub search_index: String,
     pub messages: u64,
     pub indexed: u64,
-    /// "ok" when the per-source totals kept by triggers match the messages,
-    /// otherwise which sources differ.
+    /// "ok" when the kept per-source totals (`message_counts`) match a full
+    /// count of the messages, otherwise which sources differ.
     pub counts: String,
 }
 
