@@ -29,6 +29,7 @@ pub mod herald;
 pub mod http_sink;
 pub mod json_feed;
 pub mod ntfy;
+pub mod procfs;
 pub mod session_bus;
 pub mod tls;
 pub mod webdriver;

@@ -6,35 +6,14 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
 use herald_tests::ntfy::NtfyServer;
+use herald_tests::procfs;
 use herald_tests::{wait_for, Herald};
 use serde_json::json;
 
 const SOURCES: usize = 500;
 
-/// Clock ticks a process has run, user and system (`/proc/PID/stat`).
 fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("herald is running");
-    // Fields after the command name (which may hold spaces) close with ')'.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    // utime and stime are fields 14 and 15; `rest` starts at field 3.
-    fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0)
-}
-
-/// Resident and proportional set size in KiB.
-fn memory_kib(pid: u32) -> (u64, u64) {
-    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    let field = |name: &str| {
-        rollup
-            .lines()
-            .find(|line| line.starts_with(name))
-            .and_then(|line| line.split_whitespace().nth(1))
-            .and_then(|value| value.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("Rss:"), field("Pss:"))
+    procfs::cpu_ticks(pid).expect("herald is running")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,7 +81,8 @@ async fn five_hundred_sources_connect_spread_out_and_idle_quietly() {
     let ticks = cpu_ticks(pid) - before;
     // Linux counts CPU time in USER_HZ, 100 ticks a second.
     let percent = ticks as f64 / idle.as_secs_f64();
-    let (rss, pss) = memory_kib(pid);
+    let memory = |field| procfs::rollup_kib(pid, field).unwrap_or(0);
+    let (rss, pss) = (memory("Rss:"), memory("Pss:"));
     println!(
         "scale: idle with {SOURCES} sources: {percent:.2} % of one core over {} s; RSS {} MiB, PSS {} MiB",
         idle.as_secs(),

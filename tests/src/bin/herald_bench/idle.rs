@@ -11,6 +11,7 @@ use herald_core::model::{now_ms, Protocol};
 use herald_core::store::{self, BatchLimits, NewSource, Store};
 use herald_tests::desktop::Desktop;
 use herald_tests::ntfy::NtfyServer;
+use herald_tests::procfs;
 use serde::Serialize;
 
 use crate::herald_bench::error::{Context, Result};
@@ -30,26 +31,12 @@ pub struct Idle {
     pub threads: usize,
 }
 
-/// Clock ticks a process has run, user and system (`/proc/PID/stat`).
 fn cpu_ticks(pid: u32) -> Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    ensure!(fields.len() > 12, "unexpected /proc/{pid}/stat");
-    // utime and stime are fields 14 and 15; `fields` starts at field 3.
-    Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
+    procfs::cpu_ticks(pid).with_context(|| format!("herald (pid {pid}) is gone"))
 }
 
-fn rollup_kib(pid: u32, name: &str) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-        .unwrap_or_default()
-        .lines()
-        .find(|line| line.starts_with(name))
-        .and_then(|line| line.split_whitespace().nth(1))
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(f64::NAN)
+fn rollup_mib(pid: u32, field: &str) -> f64 {
+    procfs::rollup_kib(pid, field).map_or(f64::NAN, |kib| kib as f64 / 1024.0)
 }
 
 pub async fn measure(binary: &Path, scratch: &Path) -> Result<Idle> {
@@ -116,8 +103,8 @@ pub async fn measure(binary: &Path, scratch: &Path) -> Result<Idle> {
         seconds,
         // USER_HZ is 100 ticks a second.
         cpu_percent: ticks as f64 / seconds,
-        rss_mib: rollup_kib(pid, "Rss:") / 1024.0,
-        pss_mib: rollup_kib(pid, "Pss:") / 1024.0,
+        rss_mib: rollup_mib(pid, "Rss:"),
+        pss_mib: rollup_mib(pid, "Pss:"),
         threads,
     };
     let _ = herald.kill();

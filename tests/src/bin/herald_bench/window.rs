@@ -154,11 +154,7 @@ impl Window {
 
 /// Memory of one process: (command name, PSS in KiB).
 pub fn pss_kib(pid: u32) -> Option<(String, u64)> {
-    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    let pss = rollup.lines().find_map(|line| {
-        line.strip_prefix("Pss:")
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-    })?;
+    let pss = herald_tests::procfs::rollup_kib(pid, "Pss:")?;
     let name = std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|name| name.trim().to_string())
         .unwrap_or_default();
