@@ -1,125 +1,77 @@
-//! Native text (notifications, the tray) in English and Simplified Chinese,
-//! from `src-tauri/locales/*.json`, the same way the UI keeps its strings.
-//! The language follows the OS locale (`LC_ALL`, `LC_MESSAGES`, `LANG`).
+//! The binary's own text (notifications, the tray, the command line) in
+//! English and Simplified Chinese, from `src-tauri/locales/*.json`. The
+//! language is the one process-wide choice in [`herald_core::i18n`].
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
+use herald_core::i18n::Catalog;
+pub use herald_core::i18n::{choose, language, Choice, Language};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    English,
-    Chinese,
-}
+static CATALOG: Catalog = Catalog::new(
+    include_str!("../locales/en.json"),
+    include_str!("../locales/zh-CN.json"),
+);
 
-const EN: &str = include_str!("../locales/en.json");
-const ZH_CN: &str = include_str!("../locales/zh-CN.json");
-
-fn table(language: Language) -> &'static HashMap<String, String> {
-    static TABLES: OnceLock<[HashMap<String, String>; 2]> = OnceLock::new();
-    let tables = TABLES.get_or_init(|| {
-        // The files are part of the binary and checked by a test below.
-        let parse = |text: &str| serde_json::from_str(text).unwrap_or_default();
-        [parse(EN), parse(ZH_CN)]
-    });
-    match language {
-        Language::English => &tables[0],
-        Language::Chinese => &tables[1],
-    }
-}
-
-/// The language of the OS locale.
-pub fn language() -> Language {
-    static LANGUAGE: OnceLock<Language> = OnceLock::new();
-    *LANGUAGE.get_or_init(|| {
-        let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
-            .iter()
-            .filter_map(|name| std::env::var(name).ok())
-            .find(|value| !value.is_empty())
-            .unwrap_or_default();
-        language_for(&locale)
-    })
-}
-
-pub fn language_for(locale: &str) -> Language {
-    if locale.to_ascii_lowercase().starts_with("zh") {
-        Language::Chinese
-    } else {
-        Language::English
-    }
-}
-
-/// The text for `key` with `{name}` placeholders filled in; English when
-/// the language lacks it, the key itself when both do.
+/// The text for `key` in the current language, `{name}` placeholders filled.
 pub fn text(key: &str, args: &[(&str, &str)]) -> String {
-    text_in(language(), key, args)
+    CATALOG.text(key, args)
 }
 
 pub fn text_in(language: Language, key: &str, args: &[(&str, &str)]) -> String {
-    let template = table(language)
-        .get(key)
-        .or_else(|| table(Language::English).get(key))
-        .map_or(key, String::as_str);
-    let mut out = template.to_string();
-    for (name, value) in args {
-        out = out.replace(&format!("{{{name}}}"), value);
-    }
-    out
+    CATALOG.text_in(language, key, args)
+}
+
+/// A sentence about `count` things: `{count}` filled in, singular where the
+/// language has one.
+pub fn count(key: &str, count: u64, args: &[(&str, &str)]) -> String {
+    CATALOG.count(key, count, args)
+}
+
+pub fn count_in(language: Language, key: &str, count: u64, args: &[(&str, &str)]) -> String {
+    CATALOG.count_in(language, key, count, args)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use herald_core::i18n::audit;
+
     use super::*;
 
-    #[test]
-    fn both_languages_have_the_same_keys_and_placeholders() {
-        let en: HashMap<String, String> = serde_json::from_str(EN).expect("en.json parses");
-        let zh: HashMap<String, String> = serde_json::from_str(ZH_CN).expect("zh-CN.json parses");
-        let mut keys: Vec<&String> = en.keys().collect();
-        keys.sort();
-        let mut zh_keys: Vec<&String> = zh.keys().collect();
-        zh_keys.sort();
-        assert_eq!(
-            keys, zh_keys,
-            "en.json and zh-CN.json must have the same keys"
-        );
-        let placeholders = |text: &str| -> Vec<String> {
-            let mut found: Vec<String> = text
-                .split('{')
-                .skip(1)
-                .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_string()))
-                .collect();
-            found.sort();
-            found
-        };
-        for key in keys {
-            assert_eq!(placeholders(&en[key]), placeholders(&zh[key]), "{key}");
-        }
+    fn sources() -> Vec<(std::path::PathBuf, String)> {
+        audit::sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))
     }
 
     #[test]
-    fn placeholders_are_filled_and_chinese_is_chosen_by_locale() {
-        assert_eq!(language_for("zh_CN.UTF-8"), Language::Chinese);
-        assert_eq!(language_for("en_GB.UTF-8"), Language::English);
-        assert_eq!(language_for(""), Language::English);
+    fn the_locale_files_agree() {
+        assert_eq!(CATALOG.problems(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_key_named_in_the_code_exists_and_every_key_is_named() {
+        let files = sources();
+        assert_eq!(audit::unknown_keys(&CATALOG, &files), Vec::<String>::new());
+        assert_eq!(audit::unused_keys(&CATALOG, &files), Vec::<String>::new());
+    }
+
+    #[test]
+    fn no_text_people_read_is_written_into_the_code() {
+        assert_eq!(audit::hard_coded(&sources()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn notification_summaries_read_naturally_in_both_languages() {
+        let orders = [("source", "Orders")];
         assert_eq!(
-            text_in(
-                Language::English,
-                "notify.burst",
-                &[("count", "12"), ("source", "Orders")]
-            ),
+            count_in(Language::English, "notify.burst", 12, &orders),
             "12 new messages from Orders"
         );
         assert_eq!(
-            text_in(
-                Language::Chinese,
-                "notify.burst",
-                &[("count", "12"), ("source", "订单")]
-            ),
-            "来自 订单 的 12 条新消息"
+            count_in(Language::English, "notify.burst", 1, &orders),
+            "1 new message from Orders"
         );
         assert_eq!(
-            text_in(Language::English, "no.such.key", &[]),
-            "no.such.key"
+            count_in(Language::Chinese, "notify.burst", 12, &[("source", "订单")]),
+            "来自 订单 的 12 条新消息"
         );
     }
 }

@@ -290,19 +290,15 @@ fn render_notice(
                 .and_then(|id| names.get(&id))
                 .map(|name| render::display_safe(name))
                 .unwrap_or_default();
-            let key = match (kind, count == 1) {
-                (SummaryKind::Burst, false) => "notify.burst",
-                (SummaryKind::Burst, true) => "notify.burst_one",
-                (SummaryKind::CatchUp, false) => "notify.catch_up",
-                (SummaryKind::CatchUp, true) => "notify.catch_up_one",
-                (SummaryKind::Held, false) => "notify.held",
-                (SummaryKind::Held, true) => "notify.held_one",
+            let key = match kind {
+                SummaryKind::Burst => "notify.burst",
+                SummaryKind::CatchUp => "notify.catch_up",
+                SummaryKind::Held => "notify.held",
             };
-            let count = count.to_string();
-            let args = [("count", count.as_str()), ("source", source.as_str())];
+            let summary = i18n::count(key, count as u64, &[("source", source.as_str())]);
             Some(Shown {
                 message: latest,
-                summary: crate::output::truncate(&i18n::text(key, &args), SUMMARY_CHARS),
+                summary: crate::output::truncate(&summary, SUMMARY_CHARS),
                 body: i18n::text("notify.summary_body", &[]),
                 urgency: Urgency::Normal,
                 sound: None,

@@ -11,6 +11,7 @@
 //! - [`rules`]: routing rules: which new messages notify, are tagged, dropped, forwarded.
 //! - [`policy`]: notification policy: minimum priority, do not disturb, mutes, coalescing.
 //! - [`dispatch`]: rule outputs: webhooks and local commands.
+//! - [`i18n`]: the language choice and the English and Chinese text catalogs.
 //! - [`clock`]: the local wall clock rules and quiet hours are evaluated in.
 //! - [`render`]: message bodies as sanitised HTML or plain text; tag emoji.
 //! - [`search_text`]: text folding for English and Chinese search, snippets.
@@ -27,6 +28,7 @@ pub mod config;
 pub mod demo;
 pub mod dispatch;
 pub mod engine;
+pub mod i18n;
 pub mod model;
 pub mod policy;
 pub mod render;

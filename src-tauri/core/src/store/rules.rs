@@ -268,6 +268,21 @@ pub fn set_quiet(transaction: &Transaction<'_>, quiet: &Quiet) -> Result<()> {
     write_setting(transaction, Quiet::SETTING, quiet)
 }
 
+/// The language the user chose in settings; [`Choice::System`] until they
+/// choose, or if the stored value is one this build does not know.
+///
+/// [`Choice::System`]: crate::i18n::Choice::System
+pub fn language(connection: &Connection) -> Result<crate::i18n::Choice> {
+    let stored = super::get_setting(connection, crate::i18n::SETTING)?;
+    Ok(stored
+        .and_then(|text| crate::i18n::Choice::parse(&text))
+        .unwrap_or_default())
+}
+
+pub fn set_language(transaction: &Transaction<'_>, choice: crate::i18n::Choice) -> Result<()> {
+    super::set_setting(transaction, crate::i18n::SETTING, choice.as_str())
+}
+
 fn read_setting<T: Default + serde::de::DeserializeOwned>(
     connection: &Connection,
     key: &str,
@@ -459,6 +474,24 @@ mod tests {
         assert!(store
             .write(move |transaction| update_rule(transaction, 999, &missing, 6))
             .is_err());
+    }
+
+    #[test]
+    fn the_language_choice_round_trips_and_an_unknown_one_reads_as_system() {
+        use crate::i18n::{Choice, Language};
+        let (_directory, store) = open();
+        assert_eq!(store.read(language).expect("read"), Choice::System);
+        let chinese = Choice::Fixed(Language::Chinese);
+        store
+            .write(move |transaction| set_language(transaction, chinese))
+            .expect("write");
+        assert_eq!(store.read(language).expect("read"), chinese);
+        store
+            .write(|transaction| {
+                super::super::set_setting(transaction, crate::i18n::SETTING, "tlh")
+            })
+            .expect("write");
+        assert_eq!(store.read(language).expect("read"), Choice::System);
     }
 
     #[test]
