@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 use crate::config::{normalize_url, parse_header, Credentials, SourceConfig};
+use crate::i18n::text;
 use crate::model::{now_ms, Protocol, SourceId};
 use crate::source::SourceSpec;
 use crate::store::{self, NewSource, SourceRecord, Store, StoreError};
@@ -61,16 +62,13 @@ impl SourceDraft {
     pub fn validate(self) -> Result<NewSource, FieldError> {
         let name = self.name.trim().to_string();
         if name.is_empty() {
-            return Err(field_error("name", "give the source a name"));
+            return Err(field_error("name", text("field.name_required", &[])));
         }
         if name.chars().count() > 80 {
-            return Err(field_error("name", "keep the name under 80 characters"));
+            return Err(field_error("name", text("field.name_too_long", &[])));
         }
         if self.protocol == Protocol::Local {
-            return Err(field_error(
-                "protocol",
-                "the publish api is set up in the settings (or with `herald publish-api`)",
-            ));
+            return Err(field_error("protocol", text("field.protocol_local", &[])));
         }
         let url =
             normalize_url(self.protocol, &self.url).map_err(|error| field_error("url", error.0))?;
@@ -84,19 +82,19 @@ impl SourceDraft {
             if config.subscribe_frame.is_some() {
                 return Err(field_error(
                     "subscribe_frame",
-                    "a subscribe frame applies to json sources only",
+                    text("field.json_only_subscribe_frame", &[]),
                 ));
             }
             if config.text_frames {
                 return Err(field_error(
                     "text_frames",
-                    "text frames apply to json sources only",
+                    text("field.json_only_text_frames", &[]),
                 ));
             }
             if config.resume_url.is_some() {
                 return Err(field_error(
                     "resume_url",
-                    "a resume url applies to json sources only",
+                    text("field.json_only_resume_url", &[]),
                 ));
             }
             if !is_broker(self.protocol) {
@@ -120,7 +118,7 @@ impl SourceDraft {
             if !pointer.starts_with('/') {
                 return Err(field_error(
                     "map",
-                    format!("json pointer {pointer:?} must start with '/' (e.g. /data/title)"),
+                    text("field.map_pointer", &[("pointer", &format!("{pointer:?}"))]),
                 ));
             }
         }
@@ -137,15 +135,21 @@ impl SourceDraft {
         if config.read_timeout_secs < MIN_READ_TIMEOUT_SECS {
             return Err(field_error(
                 "read_timeout_secs",
-                format!("the read timeout must be at least {MIN_READ_TIMEOUT_SECS} seconds"),
+                text(
+                    "field.read_timeout",
+                    &[("min", &MIN_READ_TIMEOUT_SECS.to_string())],
+                ),
             ));
         }
         if !(MIN_FRAME_BYTES..=MAX_FRAME_BYTES).contains(&config.max_frame_bytes) {
             return Err(field_error(
                 "max_frame_bytes",
-                format!(
-                    "the frame size limit must be between {MIN_FRAME_BYTES} bytes and {} MiB",
-                    MAX_FRAME_BYTES >> 20
+                text(
+                    "field.max_frame_bytes",
+                    &[
+                        ("min", &MIN_FRAME_BYTES.to_string()),
+                        ("max", &(MAX_FRAME_BYTES >> 20).to_string()),
+                    ],
                 ),
             ));
         }
@@ -184,31 +188,28 @@ fn check_broker_settings(protocol: Protocol, config: &mut SourceConfig) -> Resul
         .filter(|subscription| !subscription.is_empty())
         .collect();
     if !is_broker(protocol) {
-        let (field, what) = if !config.subscriptions.is_empty() {
-            ("subscriptions", "destinations and topic filters")
+        let (field, key) = if !config.subscriptions.is_empty() {
+            ("subscriptions", "field.broker_only_subscriptions")
         } else if config.virtual_host.is_some() {
-            ("virtual_host", "a virtual host")
+            ("virtual_host", "field.broker_only_virtual_host")
         } else if config.client_id.is_some() {
-            ("client_id", "a client id")
+            ("client_id", "field.broker_only_client_id")
         } else if config.id_header.is_some() {
-            ("id_header", "a message id header")
+            ("id_header", "field.broker_only_id_header")
         } else if config.durable {
-            ("durable", "a durable subscription")
+            ("durable", "field.broker_only_durable")
         } else {
             return Ok(());
         };
-        return Err(field_error(
-            field,
-            format!("{what} apply to stomp and mqtt sources only"),
-        ));
+        return Err(field_error(field, text(key, &[])));
     }
     if config.subscriptions.is_empty() {
-        let message = if protocol == Protocol::Stomp {
-            "subscribe to at least one destination, e.g. /exchange/amq.topic/alerts.#"
+        let key = if protocol == Protocol::Stomp {
+            "field.stomp_subscriptions_required"
         } else {
-            "subscribe to at least one topic filter, e.g. alerts/#"
+            "field.mqtt_subscriptions_required"
         };
-        return Err(field_error("subscriptions", message));
+        return Err(field_error("subscriptions", text(key, &[])));
     }
     for subscription in &config.subscriptions {
         let valid = match protocol {
@@ -218,48 +219,45 @@ fn check_broker_settings(protocol: Protocol, config: &mut SourceConfig) -> Resul
             _ => crate::source::mqtt::valid_filter(subscription),
         };
         if !valid {
-            let hint = if protocol == Protocol::Stomp {
-                "a destination starts with '/', e.g. /queue/alerts or /topic/orders.#"
+            let key = if protocol == Protocol::Stomp {
+                "field.stomp_destination_invalid"
             } else {
-                "'#' may only be the last level and '+' a whole level, e.g. sensors/+/alarm"
+                "field.mqtt_filter_invalid"
             };
             return Err(field_error(
                 "subscriptions",
-                format!("{subscription:?} is not valid: {hint}"),
+                text(key, &[("subscription", &format!("{subscription:?}"))]),
             ));
         }
     }
     if config.qos > 1 {
-        return Err(field_error("qos", "the quality of service is 0 or 1"));
+        return Err(field_error("qos", text("field.qos", &[])));
     }
     if protocol == Protocol::Mqtt {
         if config.virtual_host.is_some() {
             return Err(field_error(
                 "virtual_host",
-                "mqtt has no virtual host; RabbitMQ reads it from the username (vhost:user)",
+                text("field.mqtt_virtual_host", &[]),
             ));
         }
         if config.id_header.is_some() {
-            return Err(field_error(
-                "id_header",
-                "mqtt 3.1.1 messages have no headers; map an id from the payload instead",
-            ));
+            return Err(field_error("id_header", text("field.mqtt_id_header", &[])));
         }
     }
     if let Some(header) = &config.id_header {
         if header.contains([':', '\n', '\r']) {
             return Err(field_error(
                 "id_header",
-                format!("{header:?} is not a header name"),
+                text(
+                    "field.id_header_invalid",
+                    &[("header", &format!("{header:?}"))],
+                ),
             ));
         }
     }
     if let Some(client_id) = &config.client_id {
         if client_id.chars().count() > 64 || client_id.contains(char::is_control) {
-            return Err(field_error(
-                "client_id",
-                "keep the client id to 64 printable characters",
-            ));
+            return Err(field_error("client_id", text("field.client_id", &[])));
         }
     } else {
         config.client_id = Some(format!("herald{:012x}", rand::random::<u64>() >> 16));
@@ -276,27 +274,24 @@ pub fn validate_credentials(
     if credentials.username.is_some() != credentials.password.is_some() {
         return Err(field_error(
             "credentials",
-            "give both a username and a password",
+            text("field.credentials_pair", &[]),
         ));
     }
     if protocol == Protocol::Gotify && credentials.username.is_some() {
         return Err(field_error(
             "credentials",
-            "gotify sources authenticate with a client token, not a password",
+            text("field.gotify_password", &[]),
         ));
     }
     if is_broker(protocol) && credentials.token.is_some() {
-        return Err(field_error(
-            "credentials",
-            "brokers log in with a username and password, not a token",
-        ));
+        return Err(field_error("credentials", text("field.broker_token", &[])));
     }
     if credentials
         .token
         .as_ref()
         .is_some_and(|token| token.expose().trim().is_empty())
     {
-        return Err(field_error("credentials", "the token is empty"));
+        return Err(field_error("credentials", text("field.token_empty", &[])));
     }
     Ok(())
 }
@@ -327,7 +322,7 @@ fn name_is_free(store: &Store, name: &str, except: Option<SourceId>) -> Result<(
     match existing {
         Some(other) if Some(other.id) != except => Err(field_error(
             "name",
-            format!("a source named {name:?} already exists; pick another name"),
+            text("field.source_name_taken", &[("name", &format!("{name:?}"))]),
         )
         .into()),
         _ => Ok(()),
@@ -366,11 +361,7 @@ pub fn update(
 ) -> Result<(), AdminError> {
     let record = store.read(move |connection| store::get_source(connection, id))?;
     if draft.protocol != record.protocol {
-        return Err(field_error(
-            "protocol",
-            "a source's protocol cannot change; add a new source instead",
-        )
-        .into());
+        return Err(field_error("protocol", text("field.protocol_fixed", &[])).into());
     }
     let source = draft.validate()?;
     let has_credentials = match &credentials {
@@ -475,7 +466,7 @@ pub fn set_publish_api(
     port: u16,
 ) -> Result<(SourceId, Option<String>), AdminError> {
     if port < 1024 {
-        return Err(field_error("port", "pick a port from 1024 to 65535").into());
+        return Err(field_error("port", text("field.port_range", &[])).into());
     }
     let url = format!("http://127.0.0.1:{port}/");
     let existing = publish_source(store)?;
@@ -523,7 +514,7 @@ pub fn set_publish_api(
 /// (once the source is restarted by the caller).
 pub fn regenerate_publish_token(store: &Store) -> Result<(SourceId, String), AdminError> {
     let record = publish_source(store)?
-        .ok_or_else(|| field_error("enabled", "turn the publish api on first"))?;
+        .ok_or_else(|| field_error("enabled", text("field.publish_api_off", &[])))?;
     let token = regenerate_publish_token_for(store, record.id)?;
     Ok((record.id, token))
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::text;
 use crate::model::Protocol;
 
 /// A password or token. `Debug` and `Display` never show it, so it cannot end
@@ -86,13 +87,15 @@ impl FieldMap {
     /// Sets one field from `field=/json/pointer`.
     pub fn set(&mut self, assignment: &str) -> Result<(), ConfigError> {
         let (field, pointer) = assignment.split_once('=').ok_or_else(|| {
-            ConfigError(format!(
-                "mapping {assignment:?} must look like field=/json/pointer"
+            ConfigError(text(
+                "field.mapping_shape",
+                &[("assignment", &format!("{assignment:?}"))],
             ))
         })?;
         if !(pointer.is_empty() || pointer.starts_with('/')) {
-            return Err(ConfigError(format!(
-                "json pointer {pointer:?} for {field} must start with '/' (e.g. /data/title)"
+            return Err(ConfigError(text(
+                "field.mapping_pointer",
+                &[("pointer", &format!("{pointer:?}")), ("field", field)],
             )));
         }
         let pointer = (!pointer.is_empty()).then(|| pointer.to_string());
@@ -106,9 +109,12 @@ impl FieldMap {
             "url" | "click" => &mut self.url,
             "group" => &mut self.group,
             other => {
-                return Err(ConfigError(format!(
-                    "unknown field {other:?} in mapping; use one of {}",
-                    Self::FIELDS.join(", ")
+                return Err(ConfigError(text(
+                    "field.mapping_unknown_field",
+                    &[
+                        ("field", &format!("{other:?}")),
+                        ("fields", &Self::FIELDS.join(", ")),
+                    ],
                 )))
             }
         };
@@ -200,18 +206,22 @@ impl Default for SourceConfig {
 pub struct ConfigError(pub String);
 
 /// Parses `Name: value` into a header pair.
-pub fn parse_header(text: &str) -> Result<(String, String), ConfigError> {
-    let (name, value) = text
-        .split_once(':')
-        .ok_or_else(|| ConfigError(format!("header {text:?} must look like 'Name: value'")))?;
+pub fn parse_header(header: &str) -> Result<(String, String), ConfigError> {
+    let (name, value) = header.split_once(':').ok_or_else(|| {
+        ConfigError(text(
+            "field.header_shape",
+            &[("header", &format!("{header:?}"))],
+        ))
+    })?;
     let name = name.trim();
     let valid_name = !name.is_empty()
         && name
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte));
     if !valid_name {
-        return Err(ConfigError(format!(
-            "header name {name:?} is not a valid HTTP header name"
+        return Err(ConfigError(text(
+            "field.header_name",
+            &[("name", &format!("{name:?}"))],
         )));
     }
     let value = value.trim();
@@ -219,9 +229,7 @@ pub fn parse_header(text: &str) -> Result<(String, String), ConfigError> {
         .bytes()
         .any(|byte| byte == b'\r' || byte == b'\n' || byte == 0)
     {
-        return Err(ConfigError(format!(
-            "header {name} has a line break or NUL in its value"
-        )));
+        return Err(ConfigError(text("field.header_value", &[("name", name)])));
     }
     Ok((name.to_string(), value.to_string()))
 }
@@ -229,30 +237,37 @@ pub fn parse_header(text: &str) -> Result<(String, String), ConfigError> {
 /// Checks a source's URL for its protocol and normalises it: `http(s)` is
 /// accepted and turned into `ws(s)`, and an ntfy or Gotify URL that names only
 /// the server gets its WebSocket path.
-pub fn normalize_url(protocol: Protocol, text: &str) -> Result<url::Url, ConfigError> {
+pub fn normalize_url(protocol: Protocol, input: &str) -> Result<url::Url, ConfigError> {
     if protocol == Protocol::Local {
-        return local_url(text);
+        return local_url(input);
     }
-    let mut url = url::Url::parse(text.trim()).map_err(|error| {
-        ConfigError(format!(
-            "invalid url {text:?}: {error}; write it like wss://host/path"
+    let quoted = || format!("{input:?}");
+    let mut url = url::Url::parse(input.trim()).map_err(|error| {
+        ConfigError(text(
+            "field.url_invalid",
+            &[("url", &quoted()), ("error", &error.to_string())],
         ))
     })?;
     let scheme = match url.scheme() {
         "ws" | "http" => "ws",
         "wss" | "https" => "wss",
         other => {
-            return Err(ConfigError(format!(
-                "url scheme {other:?} is not supported; use ws://, wss://, http:// or https://"
+            return Err(ConfigError(text(
+                "field.url_scheme",
+                &[("scheme", &format!("{other:?}"))],
             )))
         }
     };
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(ConfigError(format!("url {text:?} has no host")));
+        return Err(ConfigError(text(
+            "field.url_no_host",
+            &[("url", &quoted())],
+        )));
     }
     if url.scheme() != scheme && url.set_scheme(scheme).is_err() {
-        return Err(ConfigError(format!(
-            "url {text:?} cannot be used for websockets"
+        return Err(ConfigError(text(
+            "field.url_not_websocket",
+            &[("url", &quoted())],
         )));
     }
     match protocol {
@@ -265,9 +280,7 @@ pub fn normalize_url(protocol: Protocol, text: &str) -> Result<url::Url, ConfigE
             let path = format!("{topics_path}/ws");
             let topic_list = topics_path.rsplit('/').next().unwrap_or_default();
             if topic_list.split(',').any(|topic| topic.trim().is_empty()) {
-                return Err(ConfigError(
-                    "ntfy url needs a topic, e.g. wss://ntfy.example.com/alerts (several: /alerts,backups)".into(),
-                ));
+                return Err(ConfigError(text("field.ntfy_topic", &[])));
             }
             url.set_path(&path);
         }
@@ -284,18 +297,23 @@ pub fn normalize_url(protocol: Protocol, text: &str) -> Result<url::Url, ConfigE
 
 /// The local publish API listens on a loopback address only: its URL is
 /// `http://127.0.0.1:PORT` (or `http://[::1]:PORT`).
-fn local_url(text: &str) -> Result<url::Url, ConfigError> {
-    let url = url::Url::parse(text.trim())
-        .map_err(|error| ConfigError(format!("invalid url {text:?}: {error}")))?;
+fn local_url(input: &str) -> Result<url::Url, ConfigError> {
+    let url = url::Url::parse(input.trim()).map_err(|error| {
+        ConfigError(text(
+            "field.publish_url_invalid",
+            &[
+                ("url", &format!("{input:?}")),
+                ("error", &error.to_string()),
+            ],
+        ))
+    })?;
     let loopback = match url.host() {
         Some(url::Host::Ipv4(address)) => address.is_loopback(),
         Some(url::Host::Ipv6(address)) => address.is_loopback(),
         _ => false,
     };
     if url.scheme() != "http" || !loopback || url.port().is_none() {
-        return Err(ConfigError(
-            "the publish api listens on a loopback address only: http://127.0.0.1:PORT".into(),
-        ));
+        return Err(ConfigError(text("field.publish_loopback", &[])));
     }
     Ok(url)
 }

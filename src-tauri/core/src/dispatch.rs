@@ -22,6 +22,7 @@ use serde::Serialize;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, Semaphore};
 
+use crate::i18n::{count, text};
 use crate::model::{now_ms, SourceId};
 use crate::rules::{Action, Delivery};
 use crate::store::rules::{record_delivery_failure, DeliveryFailure};
@@ -143,7 +144,7 @@ impl Dispatcher {
                         &job.delivery,
                         job.payload.id,
                         0,
-                        "too many deliveries waiting; this one was skipped".into(),
+                        text("delivery.queue_full", &[]),
                     );
                 }
             }
@@ -216,7 +217,12 @@ async fn webhook(
     timeout: Duration,
     payload: &Payload,
 ) -> Result<(), (u32, String)> {
-    let parsed = url::Url::parse(url).map_err(|error| (0, format!("invalid url: {error}")))?;
+    let parsed = url::Url::parse(url).map_err(|error| {
+        (
+            0,
+            text("delivery.url_invalid", &[("error", &error.to_string())]),
+        )
+    })?;
     let tls = crate::source::tls::client_config(None).map_err(|error| (0, error))?;
     let body = serde_json::to_vec(payload).map_err(|error| (0, error.to_string()))?;
     let mut all_headers = vec![("Content-Type".to_string(), "application/json".to_string())];
@@ -236,20 +242,28 @@ async fn webhook(
             WEBHOOK_RESPONSE_BYTES,
         )
         .await;
+        let answered = |status: u16| {
+            text(
+                "delivery.server_answered",
+                &[("status", &status.to_string())],
+            )
+        };
         let error = match outcome {
             Ok(response) if (200..300).contains(&response.status) => return Ok(()),
             Ok(response) if response.status == 429 || response.status >= 500 => {
-                format!("the server answered {}", response.status)
+                answered(response.status)
             }
-            Ok(response) => {
-                return Err((attempts, format!("the server answered {}", response.status)))
-            }
+            Ok(response) => return Err((attempts, answered(response.status))),
             Err(error) => error,
         };
         if started.elapsed() + pause > WEBHOOK_PATIENCE {
             return Err((
                 attempts,
-                format!("{error} (gave up after {attempts} attempts)"),
+                count(
+                    "delivery.gave_up",
+                    u64::from(attempts),
+                    &[("error", &error)],
+                ),
             ));
         }
         tokio::time::sleep(pause).await;
@@ -272,7 +286,12 @@ async fn command(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|error| format!("cannot start {program}: {error}"))?;
+        .map_err(|error| {
+            text(
+                "delivery.cannot_start",
+                &[("program", program), ("error", &error.to_string())],
+            )
+        })?;
     let mut input = child.stdin.take();
     let run = async {
         if let Some(input) = input.as_mut() {
@@ -285,12 +304,20 @@ async fn command(
     let output = tokio::time::timeout(timeout, run)
         .await
         .map_err(|_| {
-            format!(
-                "{program} did not finish within {} s and was stopped",
-                timeout.as_secs()
+            text(
+                "delivery.timed_out",
+                &[
+                    ("program", program),
+                    ("secs", &timeout.as_secs().to_string()),
+                ],
             )
         })?
-        .map_err(|error| format!("{program} failed: {error}"))?;
+        .map_err(|error| {
+            text(
+                "delivery.failed",
+                &[("program", program), ("error", &error.to_string())],
+            )
+        })?;
     if output.status.success() {
         return Ok(());
     }
@@ -304,7 +331,14 @@ async fn command(
         .into_iter()
         .rev()
         .collect();
-    Err(format!("{program} exited with {}: {tail}", output.status))
+    Err(text(
+        "delivery.exited",
+        &[
+            ("program", program),
+            ("status", &output.status.to_string()),
+            ("stderr", &tail),
+        ],
+    ))
 }
 
 fn record(store: &Store, delivery: &Delivery, message_id: i64, attempts: u32, error: String) {

@@ -250,7 +250,10 @@ impl Engine {
             tokio::task::spawn_blocking(move || crate::secrets::load(&store, id, kept_in))
                 .await
                 .map_err(|join| {
-                    StoreError::Invalid(format!("loading credentials failed: {join}"))
+                    StoreError::Invalid(crate::i18n::text(
+                        "error.load_credentials",
+                        &[("error", &join.to_string())],
+                    ))
                 })?;
         let credentials = match credentials {
             Ok(credentials) => credentials,

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::text;
 use crate::model::{MessageId, Priority, SourceId};
 use crate::rules::{LocalTime, TimeWindow, Urgency};
 
@@ -60,13 +61,13 @@ impl Policy {
         if !priority_ok(self.min_priority)
             || !self.source_min_priority.values().all(|&p| priority_ok(p))
         {
-            return Err("a minimum priority must be between 1 and 5".into());
+            return Err(text("policy.min_priority", &[]));
         }
         if self.bypass_priority.is_some_and(|p| !priority_ok(p)) {
-            return Err("the bypass priority must be between 1 and 5".into());
+            return Err(text("policy.bypass_priority", &[]));
         }
         if self.coalesce_count > 0 && !(1..=3600).contains(&self.coalesce_seconds) {
-            return Err("the coalescing window must be between 1 and 3600 seconds".into());
+            return Err(text("policy.coalesce_seconds", &[]));
         }
         for window in &self.quiet_hours {
             window.validate()?;

@@ -8,8 +8,11 @@
 //! a bad regex or an empty rule is an error naming the rule, never a
 //! surprise while messages arrive.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::text;
 use crate::model::{Message, NewMessage, Priority, SourceId};
 
 /// How a text field is matched. Both are case-insensitive.
@@ -38,7 +41,7 @@ impl TimeWindow {
     /// Checks the minutes are within a day and at least one weekday is set.
     pub fn validate(&self) -> Result<(), String> {
         if self.start_minute >= 1440 || self.end_minute > 1440 || self.weekdays == 0 {
-            return Err("a time window needs minutes within a day and at least one weekday".into());
+            return Err(text("rule.time_window", &[]));
         }
         Ok(())
     }
@@ -145,29 +148,28 @@ impl Action {
             if (1..=600).contains(&secs) {
                 Ok(())
             } else {
-                Err(format!(
-                    "a timeout must be between 1 and 600 seconds, not {secs}"
-                ))
+                Err(text("rule.timeout_range", &[("secs", &secs.to_string())]))
             }
         };
         match self {
-            Action::AddTag { tag } if tag.trim().is_empty() => {
-                Err("the tag to add is empty".into())
-            }
+            Action::AddTag { tag } if tag.trim().is_empty() => Err(text("rule.tag_empty", &[])),
             Action::SetGroup { group } if group.trim().is_empty() => {
-                Err("the group to set is empty".into())
+                Err(text("rule.group_empty", &[]))
             }
             Action::Webhook {
                 url,
                 headers,
                 timeout_secs,
             } => {
-                let parsed = url::Url::parse(url)
-                    .map_err(|error| format!("the webhook url {url:?} is not valid: {error}"))?;
+                let quoted = format!("{url:?}");
+                let parsed = url::Url::parse(url).map_err(|error| {
+                    text(
+                        "rule.webhook_url_invalid",
+                        &[("url", &quoted), ("error", &error.to_string())],
+                    )
+                })?;
                 if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-                    return Err(format!(
-                        "the webhook url {url:?} must be an http or https address"
-                    ));
+                    return Err(text("rule.webhook_url_scheme", &[("url", &quoted)]));
                 }
                 for (name, value) in headers {
                     crate::config::parse_header(&format!("{name}: {value}"))
@@ -181,10 +183,10 @@ impl Action {
                 timeout_secs,
             } => {
                 if program.trim().is_empty() {
-                    return Err("the command needs a program to run".into());
+                    return Err(text("rule.program_required", &[]));
                 }
                 if program.contains('\0') || args.iter().any(|arg| arg.contains('\0')) {
-                    return Err("the command contains a NUL character".into());
+                    return Err(text("rule.command_nul", &[]));
                 }
                 timeout_ok(*timeout_secs)
             }
@@ -207,12 +209,25 @@ pub struct Rule {
 }
 
 /// A rule that cannot be used, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("rule {name:?}: {problem}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
     pub name: String,
     pub problem: String,
 }
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&text(
+            "rule.error",
+            &[
+                ("name", &format!("{:?}", self.name)),
+                ("problem", &self.problem),
+            ],
+        ))
+    }
+}
+
+impl std::error::Error for RuleError {}
 
 enum CompiledText {
     Contains(String),
@@ -220,8 +235,8 @@ enum CompiledText {
 }
 
 impl CompiledText {
-    fn compile(text: &TextMatch) -> Result<CompiledText, String> {
-        match text {
+    fn compile(matcher: &TextMatch) -> Result<CompiledText, String> {
+        match matcher {
             TextMatch::Contains(needle) => Ok(CompiledText::Contains(needle.to_lowercase())),
             TextMatch::Regex(pattern) => regex::RegexBuilder::new(pattern)
                 .case_insensitive(true)
@@ -229,7 +244,15 @@ impl CompiledText {
                 .size_limit(1 << 20)
                 .build()
                 .map(CompiledText::Regex)
-                .map_err(|error| format!("invalid regular expression {pattern:?}: {error}")),
+                .map_err(|error| {
+                    text(
+                        "rule.regex_invalid",
+                        &[
+                            ("pattern", &format!("{pattern:?}")),
+                            ("error", &error.to_string()),
+                        ],
+                    )
+                }),
         }
     }
 
@@ -335,14 +358,17 @@ impl RuleSet {
                 problem,
             };
             if rule.actions.is_empty() {
-                return Err(fail("a rule needs at least one action".into()));
+                return Err(fail(text("rule.actions_required", &[])));
             }
             for action in &rule.actions {
                 action.validate().map_err(fail)?;
             }
             if let (Some(min), Some(max)) = (rule.matcher.min_priority, rule.matcher.max_priority) {
                 if min > max {
-                    return Err(fail(format!("the priority range {min}–{max} is empty")));
+                    return Err(fail(text(
+                        "rule.priority_range_empty",
+                        &[("min", &min.to_string()), ("max", &max.to_string())],
+                    )));
                 }
             }
             if let Some(window) = rule.matcher.time {

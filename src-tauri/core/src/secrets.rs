@@ -6,6 +6,7 @@
 //! context: the CLI, or `spawn_blocking` on the runtime.
 
 use crate::config::Credentials;
+use crate::i18n::text;
 use crate::model::SourceId;
 use crate::store::{self, SecretStore, Store, StoreError};
 
@@ -74,18 +75,20 @@ pub fn load(store: &Store, id: SourceId, kept_in: SecretStore) -> Result<Credent
         }
         SecretStore::Keyring => {
             let entry = entry(store, id)
-                .ok_or_else(|| StoreError::Invalid("the os keyring is not available".into()))?;
+                .ok_or_else(|| StoreError::Invalid(text("error.keyring_unavailable", &[])))?;
             Some(entry.get_password().map_err(|error| {
-                StoreError::Invalid(format!(
-                    "cannot read source {id}'s credentials from the os keyring ({error}); unlock the keyring, or set them again in the window (Sources, Edit)"
+                StoreError::Invalid(text(
+                    "error.keyring_read",
+                    &[("id", &id.to_string()), ("error", &error.to_string())],
                 ))
             })?)
         }
     };
     match serialized {
-        Some(text) => serde_json::from_str(&text).map_err(|error| {
-            StoreError::Invalid(format!(
-                "source {id}'s stored credentials are unreadable: {error}"
+        Some(json) => serde_json::from_str(&json).map_err(|error| {
+            StoreError::Invalid(text(
+                "error.credentials_unreadable",
+                &[("id", &id.to_string()), ("error", &error.to_string())],
             ))
         }),
         None => Ok(Credentials::default()),

@@ -27,7 +27,7 @@ impl AppError {
     fn code(&self) -> &'static str {
         match self {
             AppError::Store(StoreError::NotFound { .. }) => "not_found",
-            AppError::Store(StoreError::Invalid(_))
+            AppError::Store(StoreError::Invalid(_) | StoreError::Duplicate { .. })
             | AppError::Invalid(_)
             | AppError::Field { .. } => "invalid",
             AppError::Store(_) => "storage",

@@ -9,6 +9,7 @@ use herald_core::model::{now_ms, SourceId};
 use herald_core::policy::Quiet;
 use herald_core::rules::RuleSet;
 use herald_core::store::rules as stored;
+use herald_core::store::StoreError;
 use tauri::{AppHandle, Emitter, State};
 
 use super::{AppError, AppState};
@@ -45,7 +46,7 @@ pub async fn save_rule(app: AppHandle, state: State<'_, AppState>, rule: RuleInp
     if rule.name.trim().is_empty() {
         return Err(AppError::Field {
             field: "name",
-            message: "give the rule a name".into(),
+            message: crate::i18n::text("error.rule_name_required", &[]),
         });
     }
     let new = rule.to_core().map_err(AppError::Invalid)?;
@@ -64,12 +65,10 @@ pub async fn save_rule(app: AppHandle, state: State<'_, AppState>, rule: RuleInp
             .map(|()| id),
     }
     .map_err(|error| match error {
-        herald_core::store::StoreError::Invalid(message) if message.contains("already exists") => {
-            AppError::Field {
-                field: "name",
-                message,
-            }
-        }
+        StoreError::Duplicate { .. } => AppError::Field {
+            field: "name",
+            message: error.to_string(),
+        },
         other => AppError::Store(other),
     })?;
     state.engine.reload_rules().await?;

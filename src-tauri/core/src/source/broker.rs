@@ -16,6 +16,7 @@ use tokio_tungstenite::tungstenite::Message as WsFrame;
 
 use super::{Socket, SourceContext, SourceSpec};
 use crate::config::FieldMap;
+use crate::i18n::text;
 use crate::model::{CommitNotice, Committed, NewMessage};
 
 /// The member of the mapped document that holds the message's headers.
@@ -170,7 +171,7 @@ pub async fn send_ready<T>(
     socket
         .send(WsFrame::binary(encode(ready)?))
         .await
-        .map_err(|error| format!("sending an acknowledgement failed: {error}"))
+        .map_err(|error| text("connection.ack_failed", &[("error", &error.to_string())]))
 }
 
 /// Sends the acks of messages committed in the last moments before a clean
@@ -202,9 +203,13 @@ pub async fn refuse_oversized<T>(
     if let Some(ack) = ack {
         acks.acknowledge_refused(ack);
     }
-    let error = format!(
-        "dropped a message of {size} bytes on {place} (limit {})",
-        spec.config.max_frame_bytes
+    let error = text(
+        "frame.message_too_large",
+        &[
+            ("size", &size.to_string()),
+            ("place", place),
+            ("limit", &spec.config.max_frame_bytes.to_string()),
+        ],
     );
     super::count_rejected(context, spec.id, error).await
 }

@@ -8,6 +8,7 @@ use url::Url;
 
 use super::{ParseError, Parsed};
 use crate::config::{AuthPlacement, Credentials};
+use crate::i18n::text;
 use crate::model::{BodyFormat, NewMessage, Priority};
 
 #[derive(Debug, Deserialize)]
@@ -48,25 +49,34 @@ impl Message {
 }
 
 /// Parses one frame of the stream.
-pub fn parse(text: &str) -> Result<Parsed, ParseError> {
-    let message: Message = serde_json::from_str(text)
-        .map_err(|error| ParseError(format!("not a gotify message: {error}")))?;
+pub fn parse(frame: &str) -> Result<Parsed, ParseError> {
+    let message: Message = serde_json::from_str(frame).map_err(|error| {
+        ParseError(text(
+            "frame.not_gotify_message",
+            &[("error", &error.to_string())],
+        ))
+    })?;
     Ok(Parsed::Messages(vec![convert(message)?]))
 }
 
 pub(super) fn convert(message: Message) -> Result<NewMessage, ParseError> {
+    let id = message.id.to_string();
     let sent_at = match &message.date {
         Some(date) => {
             time::OffsetDateTime::parse(date, &time::format_description::well_known::Rfc3339)
                 .map(|date| (date.unix_timestamp_nanos() / 1_000_000) as i64)
                 .map_err(|error| {
-                    ParseError(format!(
-                        "message {} has a bad date {date:?}: {error}",
-                        message.id
+                    ParseError(text(
+                        "frame.bad_date",
+                        &[
+                            ("id", &id),
+                            ("date", &format!("{date:?}")),
+                            ("error", &error.to_string()),
+                        ],
                     ))
                 })?
         }
-        None => return Err(ParseError(format!("message {} has no date", message.id))),
+        None => return Err(ParseError(text("frame.no_date", &[("id", &id)]))),
     };
     let extras = message.extras.filter(|extras| extras.is_object());
     let lookup = |pointer: &str| -> Option<String> {
@@ -85,7 +95,7 @@ pub(super) fn convert(message: Message) -> Result<NewMessage, ParseError> {
     let attachment = lookup("/client::notification/bigImageUrl")
         .map(|url| serde_json::json!({ "url": url, "type": "image/*", "name": "image" }));
     Ok(NewMessage {
-        remote_id: message.id.to_string(),
+        remote_id: id,
         sent_at,
         expires_at: None,
         topic: message.appid.map(|appid| format!("app {appid}")),

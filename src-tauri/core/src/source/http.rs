@@ -12,6 +12,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use url::Url;
 
+use crate::i18n::text;
+
 /// A response with its body fully read.
 #[derive(Debug)]
 pub struct Response {
@@ -41,7 +43,10 @@ pub async fn request(
     max_bytes: usize,
 ) -> Result<Response, String> {
     if !method.bytes().all(|byte| byte.is_ascii_uppercase()) || method.is_empty() {
-        return Err(format!("{method:?} is not an http method"));
+        return Err(text(
+            "http.not_a_method",
+            &[("method", &format!("{method:?}"))],
+        ));
     }
     tokio::time::timeout(
         timeout,
@@ -49,10 +54,12 @@ pub async fn request(
     )
     .await
     .map_err(|_| {
-        format!(
-            "no answer from {} within {} s",
-            redacted(url),
-            timeout.as_secs()
+        text(
+            "connection.no_answer",
+            &[
+                ("url", &redacted(url)),
+                ("secs", &timeout.as_secs().to_string()),
+            ],
         )
     })?
 }
@@ -66,7 +73,10 @@ async fn get_inner(
     max_bytes: usize,
 ) -> Result<Response, String> {
     let secure = matches!(url.scheme(), "https" | "wss");
-    let host = url.host_str().ok_or("url has no host")?.to_string();
+    let host = url
+        .host_str()
+        .ok_or_else(|| text("http.no_host", &[]))?
+        .to_string();
     let port = url
         .port_or_known_default()
         .unwrap_or(if secure { 443 } else { 80 });
@@ -76,7 +86,15 @@ async fn get_inner(
         .to_string();
     let tcp = TcpStream::connect((connect_host.as_str(), port))
         .await
-        .map_err(|error| format!("cannot connect to {host}:{port}: {error}"))?;
+        .map_err(|error| {
+            text(
+                "http.cannot_connect",
+                &[
+                    ("address", &format!("{host}:{port}")),
+                    ("error", &error.to_string()),
+                ],
+            )
+        })?;
     let _ = tcp.set_nodelay(true);
     let mut target = url.path().to_string();
     if let Some(query) = url.query() {
@@ -102,11 +120,16 @@ async fn get_inner(
     request.extend_from_slice(body.unwrap_or_default());
     if secure {
         let server_name = ServerName::try_from(connect_host)
-            .map_err(|error| format!("bad tls server name: {error}"))?;
+            .map_err(|error| text("http.bad_server_name", &[("error", &error.to_string())]))?;
         let stream = tokio_rustls::TlsConnector::from(tls.clone())
             .connect(server_name, tcp)
             .await
-            .map_err(|error| format!("tls handshake with {host} failed: {error}"))?;
+            .map_err(|error| {
+                text(
+                    "http.tls_handshake",
+                    &[("host", &host), ("error", &error.to_string())],
+                )
+            })?;
         exchange(stream, &request, max_bytes).await
     } else {
         exchange(tcp, &request, max_bytes).await
@@ -121,7 +144,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     stream
         .write_all(request)
         .await
-        .map_err(|error| format!("sending request failed: {error}"))?;
+        .map_err(|error| text("http.send_failed", &[("error", &error.to_string())]))?;
     let mut raw = Vec::new();
     let mut buffer = [0u8; 16 * 1024];
     loop {
@@ -129,14 +152,14 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(read) => read,
             // Servers that close without TLS close_notify: keep what arrived.
             Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => 0,
-            Err(error) => return Err(format!("reading response failed: {error}")),
+            Err(error) => return Err(text("http.read_failed", &[("error", &error.to_string())])),
         };
         if read == 0 {
             break;
         }
         raw.extend_from_slice(&buffer[..read]);
         if raw.len() > max_bytes + 64 * 1024 {
-            return Err(format!("response is larger than {max_bytes} bytes"));
+            return Err(text("http.too_large", &[("max", &max_bytes.to_string())]));
         }
     }
     parse_response(&raw)
@@ -146,16 +169,21 @@ fn parse_response(raw: &[u8]) -> Result<Response, String> {
     let head_end = raw
         .windows(4)
         .position(|window| window == b"\r\n\r\n")
-        .ok_or("response ended before its headers did")?;
+        .ok_or_else(|| text("http.headers_unfinished", &[]))?;
     let head =
-        std::str::from_utf8(&raw[..head_end]).map_err(|_| "response headers are not text")?;
+        std::str::from_utf8(&raw[..head_end]).map_err(|_| text("http.headers_not_text", &[]))?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
     let status: u16 = status_line
         .split_whitespace()
         .nth(1)
         .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+        .ok_or_else(|| {
+            text(
+                "http.bad_status_line",
+                &[("line", &format!("{status_line:?}"))],
+            )
+        })?;
     let mut chunked = false;
     let mut length: Option<usize> = None;
     for line in lines {
@@ -175,7 +203,7 @@ fn parse_response(raw: &[u8]) -> Result<Response, String> {
         decode_chunked(rest)?
     } else if let Some(length) = length {
         rest.get(..length)
-            .ok_or("response body is shorter than its content-length")?
+            .ok_or_else(|| text("http.body_short", &[]))?
             .to_vec()
     } else {
         rest.to_vec()
@@ -189,18 +217,24 @@ fn decode_chunked(mut rest: &[u8]) -> Result<Vec<u8>, String> {
         let line_end = rest
             .windows(2)
             .position(|window| window == b"\r\n")
-            .ok_or("truncated chunk header")?;
-        let size_text = std::str::from_utf8(&rest[..line_end]).map_err(|_| "bad chunk header")?;
+            .ok_or_else(|| text("http.chunk_header_truncated", &[]))?;
+        let size_text = std::str::from_utf8(&rest[..line_end])
+            .map_err(|_| text("http.bad_chunk_header", &[]))?;
         let size_text = size_text.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .map_err(|_| format!("bad chunk size {size_text:?}"))?;
+        let size = usize::from_str_radix(size_text, 16).map_err(|_| {
+            text(
+                "http.bad_chunk_size",
+                &[("size", &format!("{size_text:?}"))],
+            )
+        })?;
         rest = &rest[line_end + 2..];
         if size == 0 {
             return Ok(body);
         }
-        let chunk = rest.get(..size).ok_or("truncated chunk")?;
+        let truncated = || text("http.chunk_truncated", &[]);
+        let chunk = rest.get(..size).ok_or_else(truncated)?;
         body.extend_from_slice(chunk);
-        rest = rest.get(size + 2..).ok_or("truncated chunk")?;
+        rest = rest.get(size + 2..).ok_or_else(truncated)?;
     }
 }
 

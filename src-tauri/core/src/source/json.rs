@@ -8,22 +8,26 @@ use url::Url;
 
 use super::{ParseError, Parsed};
 use crate::config::FieldMap;
+use crate::i18n::text;
 use crate::model::{Cursor, NewMessage, Priority};
 
 /// Parses one frame. `now` (Unix ms) stands in for a missing time.
 pub fn parse(
-    text: &str,
+    frame: &str,
     map: &FieldMap,
     text_frames: bool,
     now: i64,
 ) -> Result<Parsed, ParseError> {
-    let value: Value = match serde_json::from_str(text) {
+    let value: Value = match serde_json::from_str(frame) {
         Ok(value) => value,
         Err(error) if text_frames => {
             let _ = error;
-            return Ok(Parsed::Messages(vec![plain_text(text, now)]));
+            return Ok(Parsed::Messages(vec![plain_text(frame, now)]));
         }
-        Err(error) => return Err(ParseError(format!("frame is not json: {error}"))),
+        Err(error) => {
+            let error = error.to_string();
+            return Err(ParseError(text("frame.not_json", &[("error", &error)])));
+        }
     };
     match value {
         Value::Object(_) => Ok(Parsed::Messages(vec![from_object(&value, map, now)?])),
@@ -34,12 +38,12 @@ pub fn parse(
                 .map(|item| from_object(item, map, now))
                 .collect::<Result<Vec<_>, _>>()?;
             if messages.is_empty() {
-                return Err(ParseError("frame is a json array with no objects".into()));
+                return Err(ParseError(text("frame.json_array_empty", &[])));
             }
             Ok(Parsed::Messages(messages))
         }
         other if text_frames => Ok(Parsed::Messages(vec![plain_text(&other.to_string(), now)])),
-        _ => Err(ParseError("frame is json but not an object".into())),
+        _ => Err(ParseError(text("frame.json_not_object", &[]))),
     }
 }
 
@@ -61,15 +65,15 @@ fn from_object(object: &Value, map: &FieldMap, now: i64) -> Result<NewMessage, P
             .and_then(|pointer| object.pointer(pointer))
             .filter(|value| !value.is_null())
     };
-    let text = |pointer: &Option<String>| field(pointer).map(value_text);
+    let text_at = |pointer: &Option<String>| field(pointer).map(value_text);
     // Without an id, the content is the id: a replayed frame dedups, while
     // frames that differ in anything (a timestamp, a value) stay distinct.
-    let remote_id = text(&map.id)
+    let remote_id = text_at(&map.id)
         .filter(|id| !id.is_empty())
         .unwrap_or_else(|| format!("hash:{:016x}", fnv1a(object.to_string().as_bytes())));
     let sent_at = match field(&map.time) {
         Some(value) => parse_time(value)
-            .ok_or_else(|| ParseError(format!("field time has an unreadable value {value}")))?,
+            .ok_or_else(|| ParseError(text("frame.bad_time", &[("value", &value.to_string())])))?,
         None => now,
     };
     let priority = match field(&map.priority) {
@@ -91,13 +95,16 @@ fn from_object(object: &Value, map: &FieldMap, now: i64) -> Result<NewMessage, P
             .collect(),
         _ => Vec::new(),
     };
-    let title = text(&map.title).unwrap_or_default();
-    let body = text(&map.body).unwrap_or_default();
+    let title = text_at(&map.title).unwrap_or_default();
+    let body = text_at(&map.body).unwrap_or_default();
     if title.is_empty() && body.is_empty() {
-        return Err(ParseError(format!(
-            "object has neither a title ({}) nor a body ({}); check the source's field mapping",
-            map.title.as_deref().unwrap_or("unmapped"),
-            map.body.as_deref().unwrap_or("unmapped")
+        let unmapped = text("frame.unmapped", &[]);
+        return Err(ParseError(text(
+            "frame.no_title_or_body",
+            &[
+                ("title", map.title.as_deref().unwrap_or(&unmapped)),
+                ("body", map.body.as_deref().unwrap_or(&unmapped)),
+            ],
         )));
     }
     Ok(NewMessage {
@@ -108,8 +115,8 @@ fn from_object(object: &Value, map: &FieldMap, now: i64) -> Result<NewMessage, P
         priority: priority.unwrap_or_default(),
         raw_priority: field(&map.priority).and_then(Value::as_i64),
         tags,
-        click: text(&map.url).filter(|url| !url.is_empty()),
-        group_key: text(&map.group).filter(|group| !group.is_empty()),
+        click: text_at(&map.url).filter(|url| !url.is_empty()),
+        group_key: text_at(&map.group).filter(|group| !group.is_empty()),
         extras: Some(object.clone()),
         ..NewMessage::default()
     })
@@ -161,8 +168,15 @@ pub fn connect_url(
         .replace("{last_id}", &encode(&cursor.last_id))
         .replace("{last_time_ms}", &cursor.last_time.to_string())
         .replace("{last_time}", &(cursor.last_time / 1000).to_string());
-    Url::parse(&filled)
-        .map_err(|error| ParseError(format!("resume url {filled:?} is invalid: {error}")))
+    Url::parse(&filled).map_err(|error| {
+        ParseError(text(
+            "frame.resume_url_invalid",
+            &[
+                ("url", &format!("{filled:?}")),
+                ("error", &error.to_string()),
+            ],
+        ))
+    })
 }
 
 /// FNV-1a: a stable hash, so content ids stay the same across versions.

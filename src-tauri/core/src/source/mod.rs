@@ -36,6 +36,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::Url;
 
 use crate::config::{AuthPlacement, Credentials, SourceConfig};
+use crate::i18n::text;
 use crate::model::{now_ms, CommitNotice, Cursor, Envelope, NewMessage, Protocol, SourceId};
 use crate::store::{FrameCounters, StateRecord, Store};
 use backoff::Backoff;
@@ -73,15 +74,16 @@ pub struct ParseError(pub String);
 pub fn parse_frame(
     protocol: Protocol,
     config: &SourceConfig,
-    text: &str,
+    frame: &str,
     now: i64,
 ) -> Result<Parsed, ParseError> {
     match protocol {
-        Protocol::Ntfy => ntfy::parse(text),
-        Protocol::Gotify => gotify::parse(text),
-        Protocol::Json => json::parse(text, &config.map, config.text_frames, now),
-        Protocol::Stomp | Protocol::Mqtt | Protocol::Local => Err(ParseError(format!(
-            "{protocol} messages do not come as single text frames"
+        Protocol::Ntfy => ntfy::parse(frame),
+        Protocol::Gotify => gotify::parse(frame),
+        Protocol::Json => json::parse(frame, &config.map, config.text_frames, now),
+        Protocol::Stomp | Protocol::Mqtt | Protocol::Local => Err(ParseError(text(
+            "frame.not_single_text",
+            &[("protocol", protocol.as_str())],
         ))),
     }
 }
@@ -156,6 +158,44 @@ pub(crate) fn failure_since(connected_at: Instant) -> impl Fn(String) -> Session
         error,
         connected_for: connected_at.elapsed(),
     }
+}
+
+/// Who was at the other end of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Peer {
+    Server,
+    Broker,
+}
+
+/// That `peer` closed the connection, with the code and reason it gave.
+pub(crate) fn closed(peer: Peer, reason: &str) -> String {
+    let reason = reason.trim_end();
+    let key = match (peer, reason.is_empty()) {
+        (Peer::Server, true) => "connection.server_closed",
+        (Peer::Server, false) => "connection.server_closed_with",
+        (Peer::Broker, true) => "connection.broker_closed",
+        (Peer::Broker, false) => "connection.broker_closed_with",
+    };
+    text(key, &[("reason", reason)])
+}
+
+/// Nothing at all arrived within the read timeout.
+pub(crate) fn link_dead(timeout: Duration) -> String {
+    let secs = timeout.as_secs().to_string();
+    text("connection.link_dead", &[("secs", &secs)])
+}
+
+/// The connection broke while reading.
+pub(crate) fn connection_error(error: &dyn std::fmt::Display) -> String {
+    text("connection.error", &[("error", &error.to_string())])
+}
+
+/// Sending a protocol frame or packet (`CONNECT`, `SUBSCRIBE`, …) failed.
+pub(crate) fn send_failed(packet: &str, error: &dyn std::fmt::Display) -> String {
+    text(
+        "connection.send_failed",
+        &[("packet", packet), ("error", &error.to_string())],
+    )
 }
 
 /// A connection that stayed up this long resets the backoff.
@@ -319,7 +359,7 @@ pub(crate) fn connection_target(
             headers.push(("Sec-WebSocket-Protocol".into(), mqtt::SUBPROTOCOL.into()));
             spec.url.clone()
         }
-        Protocol::Local => return Err("the publish api is not a websocket".into()),
+        Protocol::Local => return Err(text("connection.publish_not_websocket", &[])),
     };
     Ok((url, headers))
 }
@@ -349,11 +389,13 @@ pub fn plain_credentials_refusal(
     if !(has_credentials || secret_header) || !plain || local || config.allow_plain_credentials {
         return None;
     }
-    Some(format!(
-        "this source would send its credentials unencrypted to {} over {}://; use {}:// if the server offers it, or confirm sending them in plain text for this source",
-        url.host_str().unwrap_or_default(),
-        url.scheme(),
-        if url.scheme() == "ws" { "wss" } else { "https" }
+    Some(text(
+        "connection.plain_credentials",
+        &[
+            ("host", url.host_str().unwrap_or_default()),
+            ("scheme", url.scheme()),
+            ("secure", if url.scheme() == "ws" { "wss" } else { "https" }),
+        ],
     ))
 }
 
@@ -384,19 +426,25 @@ pub(crate) async fn connect(
     if let Some(refusal) =
         plain_credentials_refusal(url, &spec.config, !spec.credentials.is_empty())
     {
-        return Err(SessionEnd::AuthFailed(format!(
-            "{refusal} (in the window: Sources, Edit)"
+        return Err(SessionEnd::AuthFailed(text(
+            "connection.plain_credentials_edit",
+            &[("refusal", &refusal)],
         )));
     }
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|error| failed(format!("bad request: {error}")))?;
+    let mut request = url.as_str().into_client_request().map_err(|error| {
+        failed(text(
+            "connection.bad_request",
+            &[("error", &error.to_string())],
+        ))
+    })?;
     for (name, value) in headers {
+        let problem = |key: &str, name: &str, error: &dyn std::fmt::Display| {
+            failed(text(key, &[("name", name), ("error", &error.to_string())]))
+        };
         let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|error| failed(format!("bad header {name}: {error}")))?;
+            .map_err(|error| problem("connection.bad_header", name, &error))?;
         let value = HeaderValue::from_str(value)
-            .map_err(|error| failed(format!("bad value for header {name}: {error}")))?;
+            .map_err(|error| problem("connection.bad_header_value", name.as_str(), &error))?;
         request.headers_mut().insert(name, value);
     }
     request.headers_mut().insert(
@@ -412,39 +460,48 @@ pub(crate) async fn connect(
         Some(connector),
     );
     match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
-        Err(_) => Err(failed(format!(
-            "no answer from {} within {} s",
-            http::redacted(url),
-            CONNECT_TIMEOUT.as_secs()
+        Err(_) => Err(failed(text(
+            "connection.no_answer",
+            &[
+                ("url", &http::redacted(url)),
+                ("secs", &CONNECT_TIMEOUT.as_secs().to_string()),
+            ],
         ))),
         Ok(Ok((socket, _response))) => Ok(socket),
         Ok(Err(tungstenite::Error::Http(response))) => {
             let status = response.status().as_u16();
+            let code = status.to_string();
             if status == 401 || status == 403 {
-                Err(SessionEnd::AuthFailed(format!(
-                    "the server refused the credentials (HTTP {status}); edit the source to fix them"
+                Err(SessionEnd::AuthFailed(text(
+                    "connection.credentials_refused",
+                    &[("status", &code)],
                 )))
             } else {
-                Err(failed(format!(
-                    "the server answered HTTP {status} instead of opening a websocket"
+                Err(failed(text(
+                    "connection.not_websocket",
+                    &[("status", &code)],
                 )))
             }
         }
         Ok(Err(error)) => {
-            let text = error.to_string();
+            let described = error.to_string();
             // rustls names the problem; say what the user can do about it.
-            let hint = if text.contains("UnknownIssuer") {
-                "; the server's certificate is not signed by an authority this machine trusts: if the server uses its own CA, give that CA's file in the source's advanced options"
-            } else if text.contains("not valid for name") {
-                "; the certificate was issued for another name: connect with a name it lists"
-            } else if text.contains("Expired") || text.contains("NotValidYet") {
-                "; the server's certificate is outside its validity period (check the clocks on both ends)"
+            let hint = if described.contains("UnknownIssuer") {
+                text("connection.hint_unknown_issuer", &[])
+            } else if described.contains("not valid for name") {
+                text("connection.hint_wrong_name", &[])
+            } else if described.contains("Expired") || described.contains("NotValidYet") {
+                text("connection.hint_expired", &[])
             } else {
-                ""
+                String::new()
             };
-            Err(failed(format!(
-                "cannot connect to {}: {text}{hint}",
-                http::redacted(url)
+            Err(failed(text(
+                "connection.cannot_connect",
+                &[
+                    ("url", &http::redacted(url)),
+                    ("error", &described),
+                    ("hint", &hint),
+                ],
             )))
         }
     }
@@ -485,7 +542,10 @@ pub(crate) async fn session(
     }
     if let Some(frame) = &spec.config.subscribe_frame {
         if let Err(error) = socket.send(Frame::text(frame.clone())).await {
-            return failed(format!("sending the subscribe frame failed: {error}"));
+            return failed(text(
+                "connection.subscribe_frame_failed",
+                &[("error", &error.to_string())],
+            ));
         }
     }
     if spec.protocol == Protocol::Gotify {
@@ -516,17 +576,17 @@ pub(crate) async fn session(
             }
             next = tokio::time::timeout_at(deadline, socket.next()) => {
                 let frame = match next {
-                    Err(_) => return failed(format!("nothing received for {} s; the link looks dead", read_timeout.as_secs())),
-                    Ok(None) => return failed("the server closed the connection".into()),
-                    Ok(Some(Err(error))) => return failed(format!("connection error: {error}")),
+                    Err(_) => return failed(link_dead(read_timeout)),
+                    Ok(None) => return failed(closed(Peer::Server, "")),
+                    Ok(Some(Err(error))) => return failed(connection_error(&error)),
                     Ok(Some(Ok(frame))) => frame,
                 };
                 deadline = tokio::time::Instant::now() + read_timeout;
                 let keep_going = match frame {
-                    Frame::Text(text) => handle_text(spec, tls, &headers, text.as_str(), context, last_seen).await,
+                    Frame::Text(frame) => handle_text(spec, tls, &headers, frame.as_str(), context, last_seen).await,
                     Frame::Binary(bytes) => match std::str::from_utf8(&bytes) {
-                        Ok(text) => handle_text(spec, tls, &headers, text, context, last_seen).await,
-                        Err(_) => count_malformed(context, spec.id, "binary frame is not utf-8 text".into()).await,
+                        Ok(frame) => handle_text(spec, tls, &headers, frame, context, last_seen).await,
+                        Err(_) => count_malformed(context, spec.id, text("frame.binary_not_utf8", &[])).await,
                     },
                     // Tungstenite queues the pong; flushing sends it now.
                     Frame::Ping(_) => {
@@ -536,7 +596,7 @@ pub(crate) async fn session(
                     Frame::Pong(_) | Frame::Frame(_) => true,
                     Frame::Close(close) => {
                         let reason = close.map(|close| format!("{} {}", u16::from(close.code), close.reason)).unwrap_or_default();
-                        return failed(format!("the server closed the connection {reason}").trim_end().to_string());
+                        return failed(closed(Peer::Server, &reason));
                     }
                 };
                 if !keep_going {
@@ -545,7 +605,7 @@ pub(crate) async fn session(
             }
             _ = ping.tick() => {
                 if let Err(error) = socket.send(Frame::Ping(Vec::new().into())).await {
-                    return failed(format!("sending a ping failed: {error}"));
+                    return failed(text("connection.ping_failed", &[("error", &error.to_string())]));
                 }
             }
         }
@@ -557,16 +617,22 @@ async fn handle_text(
     spec: &SourceSpec,
     tls: &Arc<rustls::ClientConfig>,
     headers: &[(String, String)],
-    text: &str,
+    frame: &str,
     context: &SourceContext,
     last_seen: &mut Option<Cursor>,
 ) -> bool {
     let limit = spec.config.max_frame_bytes;
-    if text.len() > limit {
-        let error = format!("dropped a frame of {} bytes (limit {limit})", text.len());
+    if frame.len() > limit {
+        let error = text(
+            "frame.too_large",
+            &[
+                ("size", &frame.len().to_string()),
+                ("limit", &limit.to_string()),
+            ],
+        );
         return count_rejected(context, spec.id, error).await;
     }
-    match parse_frame(spec.protocol, &spec.config, text, now_ms()) {
+    match parse_frame(spec.protocol, &spec.config, frame, now_ms()) {
         Ok(Parsed::Messages(messages)) => {
             for message in messages {
                 if !forward(context, spec, message, None, last_seen).await {
@@ -599,8 +665,8 @@ async fn handle_text(
                             }
                             Ok(_) => true,
                             Err(error) => {
-                                count_malformed(context, spec.id, format!("poll answer: {error}"))
-                                    .await
+                                let error = text("frame.poll_answer", &[("error", &error.0)]);
+                                count_malformed(context, spec.id, error).await
                             }
                         };
                         if !keep_going {
@@ -610,15 +676,13 @@ async fn handle_text(
                     true
                 }
                 Ok(response) => {
-                    count_malformed(
-                        context,
-                        spec.id,
-                        format!("poll request answered HTTP {}", response.status),
-                    )
-                    .await
+                    let status = response.status.to_string();
+                    let error = text("frame.poll_status", &[("status", &status)]);
+                    count_malformed(context, spec.id, error).await
                 }
                 Err(error) => {
-                    count_malformed(context, spec.id, format!("poll request failed: {error}")).await
+                    let error = text("frame.poll_failed", &[("error", &error)]);
+                    count_malformed(context, spec.id, error).await
                 }
             }
         }
@@ -697,19 +761,29 @@ async fn gotify_catch_up(
         let url = gotify::page_url(&spec.url, since, &spec.credentials, spec.config.auth);
         let response = http::get(&url, headers, tls, Duration::from_secs(30), 64 << 20)
             .await
-            .map_err(|error| failed(format!("catch-up failed: {error}")))?;
+            .map_err(|error| failed(text("connection.catch_up_failed", &[("error", &error)])))?;
+        let status = response.status.to_string();
         match response.status {
             200 => {}
             401 | 403 => {
-                return Err(SessionEnd::AuthFailed(format!(
-                    "the server refused the client token (HTTP {}); edit the source to fix it",
-                    response.status
+                return Err(SessionEnd::AuthFailed(text(
+                    "connection.client_token_refused",
+                    &[("status", &status)],
                 )))
             }
-            status => return Err(failed(format!("catch-up request answered HTTP {status}"))),
+            _ => {
+                return Err(failed(text(
+                    "connection.catch_up_status",
+                    &[("status", &status)],
+                )))
+            }
         }
-        let page: gotify::Page = serde_json::from_slice(&response.body)
-            .map_err(|error| failed(format!("catch-up answer is not a gotify page: {error}")))?;
+        let page: gotify::Page = serde_json::from_slice(&response.body).map_err(|error| {
+            failed(text(
+                "connection.catch_up_not_page",
+                &[("error", &error.to_string())],
+            ))
+        })?;
         let fetched = page.messages.len();
         let lowest = page.messages.iter().map(gotify::Message::id).min();
         let mut reached_cursor = false;
@@ -737,7 +811,8 @@ async fn gotify_catch_up(
         match gotify::convert(message) {
             Ok(message) => messages.push(message),
             Err(error) => {
-                count_malformed(context, spec.id, format!("catch-up: {error}")).await;
+                let error = text("frame.catch_up", &[("error", &error.0)]);
+                count_malformed(context, spec.id, error).await;
             }
         }
     }

@@ -23,7 +23,8 @@ use serde_json::{Map, Value};
 use tokio_tungstenite::tungstenite::Message as WsFrame;
 
 use super::broker::{self, Delivery, PendingAcks};
-use super::{SessionEnd, Socket, SourceContext, SourceSpec};
+use super::{closed, send_failed, Peer, SessionEnd, Socket, SourceContext, SourceSpec};
+use crate::i18n::text;
 use crate::model::{now_ms, Cursor};
 
 /// The WebSocket subprotocol asked for.
@@ -44,9 +45,15 @@ enum AckWith {
 
 fn encode(packet: &Packet) -> Result<Vec<u8>, String> {
     let mut buffer = BytesMut::new();
-    packet
-        .write(&mut buffer, usize::MAX)
-        .map_err(|error| format!("cannot encode {packet:?}: {error}"))?;
+    packet.write(&mut buffer, usize::MAX).map_err(|error| {
+        text(
+            "connection.encode_failed",
+            &[
+                ("packet", &format!("{packet:?}")),
+                ("error", &error.to_string()),
+            ],
+        )
+    })?;
     Ok(buffer.to_vec())
 }
 
@@ -86,13 +93,16 @@ async fn next_packet(
         match Packet::read(buffer, max_packet) {
             Ok(packet) => return Ok(packet),
             Err(mqttbytes::Error::InsufficientBytes(_)) => {}
-            Err(error) => return Err(format!("the broker sent a broken packet: {error}")),
+            Err(error) => {
+                let error = error.to_string();
+                return Err(text("connection.broken_packet", &[("error", &error)]));
+            }
         }
         match socket.next().await {
-            None => return Err("the broker closed the connection".into()),
-            Some(Err(error)) => return Err(format!("connection error: {error}")),
+            None => return Err(closed(Peer::Broker, "")),
+            Some(Err(error)) => return Err(super::connection_error(&error)),
             Some(Ok(WsFrame::Binary(bytes))) => buffer.extend_from_slice(&bytes),
-            Some(Ok(WsFrame::Text(text))) => buffer.extend_from_slice(text.as_bytes()),
+            Some(Ok(WsFrame::Text(frame))) => buffer.extend_from_slice(frame.as_bytes()),
             Some(Ok(WsFrame::Ping(_))) => {
                 let _ = socket.flush().await;
             }
@@ -100,9 +110,7 @@ async fn next_packet(
                 let reason = close
                     .map(|close| format!("{} {}", u16::from(close.code), close.reason))
                     .unwrap_or_default();
-                return Err(format!("the broker closed the connection {reason}")
-                    .trim_end()
-                    .to_string());
+                return Err(closed(Peer::Broker, &reason));
             }
             Some(Ok(_)) => {}
         }
@@ -110,14 +118,15 @@ async fn next_packet(
 }
 
 fn refusal(code: ConnectReturnCode) -> String {
-    match code {
-        ConnectReturnCode::Success => "accepted".into(),
-        ConnectReturnCode::RefusedProtocolVersion => "the broker does not speak MQTT 3.1.1".into(),
-        ConnectReturnCode::BadClientId => "the broker refused the client id".into(),
-        ConnectReturnCode::ServiceUnavailable => "the broker is unavailable".into(),
-        ConnectReturnCode::BadUserNamePassword => "bad username or password".into(),
-        ConnectReturnCode::NotAuthorized => "not authorized".into(),
-    }
+    let key = match code {
+        ConnectReturnCode::Success => "connection.mqtt_accepted",
+        ConnectReturnCode::RefusedProtocolVersion => "connection.mqtt_protocol_version",
+        ConnectReturnCode::BadClientId => "connection.mqtt_bad_client_id",
+        ConnectReturnCode::ServiceUnavailable => "connection.mqtt_unavailable",
+        ConnectReturnCode::BadUserNamePassword => "connection.mqtt_bad_login",
+        ConnectReturnCode::NotAuthorized => "connection.mqtt_not_authorized",
+    };
+    text(key, &[])
 }
 
 /// An MQTT session over an open WebSocket, until it ends.
@@ -140,7 +149,7 @@ pub(super) async fn session(
         Err(error) => return failed(error),
     };
     if let Err(error) = socket.send(connect).await {
-        return failed(format!("sending CONNECT failed: {error}"));
+        return failed(send_failed("CONNECT", &error));
     }
     let answer = tokio::time::timeout(
         super::CONNECT_TIMEOUT,
@@ -148,26 +157,34 @@ pub(super) async fn session(
     )
     .await;
     match answer {
-        Err(_) => return failed("the broker did not answer CONNECT".into()),
+        Err(_) => return failed(text("connection.no_connect_answer", &[])),
         // RabbitMQ's Web-MQTT answers a bad login by closing the WebSocket
         // ("unauthenticated") instead of sending a CONNACK.
         Ok(Err(error)) if broker::is_auth_refusal(&error) => {
-            return SessionEnd::AuthFailed(format!(
-                "the broker refused the login ({error}); edit the source to fix it"
-            ))
+            return SessionEnd::AuthFailed(text("connection.login_refused", &[("error", &error)]))
         }
         Ok(Err(error)) => return failed(error),
         Ok(Ok(Packet::ConnAck(ConnAck { code, .. }))) => match code {
             ConnectReturnCode::Success => {}
             ConnectReturnCode::BadUserNamePassword | ConnectReturnCode::NotAuthorized => {
-                return SessionEnd::AuthFailed(format!(
-                    "the broker refused the login ({}); edit the source to fix it",
-                    refusal(code)
+                return SessionEnd::AuthFailed(text(
+                    "connection.login_refused",
+                    &[("error", &refusal(code))],
                 ))
             }
-            other => return failed(format!("the broker refused to connect: {}", refusal(other))),
+            other => {
+                return failed(text(
+                    "connection.connect_refused",
+                    &[("reason", &refusal(other))],
+                ))
+            }
         },
-        Ok(Ok(other)) => return failed(format!("the broker answered CONNECT with {other:?}")),
+        Ok(Ok(other)) => {
+            return failed(text(
+                "connection.connect_answer",
+                &[("answer", &format!("{other:?}"))],
+            ))
+        }
     }
     let mut subscribe = Subscribe::new_many(
         spec.config
@@ -179,7 +196,7 @@ pub(super) async fn session(
     match send(Packet::Subscribe(subscribe)) {
         Ok(frame) => {
             if let Err(error) = socket.send(frame).await {
-                return failed(format!("sending SUBSCRIBE failed: {error}"));
+                return failed(send_failed("SUBSCRIBE", &error));
             }
         }
         Err(error) => return failed(error),
@@ -218,7 +235,7 @@ pub(super) async fn session(
             }
             packet = tokio::time::timeout_at(deadline, next_packet(&mut socket, &mut buffer, max_packet)) => {
                 let packet = match packet {
-                    Err(_) => return failed(format!("nothing received for {} s; the link looks dead", read_timeout.as_secs())),
+                    Err(_) => return failed(super::link_dead(read_timeout)),
                     Ok(Err(error)) => return failed(error),
                     Ok(Ok(packet)) => packet,
                 };
@@ -239,7 +256,7 @@ pub(super) async fn session(
                             .map(|(_, filter)| filter.as_str())
                             .collect();
                         if !refused.is_empty() {
-                            return failed(format!("the broker refused the subscription to {}", refused.join(", ")));
+                            return failed(text("connection.subscription_refused", &[("filters", &refused.join(", "))]));
                         }
                     }
                     Packet::PubRel(pubrel) => {
@@ -248,10 +265,10 @@ pub(super) async fn session(
                             Err(error) => return failed(error),
                         };
                         if let Err(error) = socket.send(frame).await {
-                            return failed(format!("sending PUBCOMP failed: {error}"));
+                            return failed(send_failed("PUBCOMP", &error));
                         }
                     }
-                    Packet::Disconnect => return failed("the broker ended the session".into()),
+                    Packet::Disconnect => return failed(text("connection.session_ended", &[])),
                     _ => {}
                 }
             }
@@ -261,7 +278,7 @@ pub(super) async fn session(
                     Err(error) => return failed(error),
                 };
                 if let Err(error) = socket.send(frame).await {
-                    return failed(format!("sending PINGREQ failed: {error}"));
+                    return failed(send_failed("PINGREQ", &error));
                 }
             }
         }

@@ -12,6 +12,7 @@ use url::Url;
 
 use super::{ParseError, Parsed};
 use crate::config::{AuthPlacement, Credentials};
+use crate::i18n::text;
 use crate::model::{BodyFormat, Cursor, NewMessage, Priority};
 
 #[derive(Debug, Deserialize)]
@@ -51,29 +52,33 @@ struct Event {
 }
 
 /// Parses one frame (or one line of ntfy's JSON stream).
-pub fn parse(text: &str) -> Result<Parsed, ParseError> {
-    let event: Event = serde_json::from_str(text)
-        .map_err(|error| ParseError(format!("not an ntfy event: {error}")))?;
+pub fn parse(frame: &str) -> Result<Parsed, ParseError> {
+    let event: Event = serde_json::from_str(frame).map_err(|error| {
+        ParseError(text(
+            "frame.not_ntfy_event",
+            &[("error", &error.to_string())],
+        ))
+    })?;
     match event.event.as_str() {
         "open" | "keepalive" => Ok(Parsed::Keepalive),
         "poll_request" => {
             let topic = event
                 .topic
-                .ok_or_else(|| ParseError("poll_request without a topic".into()))?;
+                .ok_or_else(|| ParseError(text("frame.poll_without_topic", &[])))?;
             let poll_id = event
                 .poll_id
                 .or(event.id)
-                .ok_or_else(|| ParseError("poll_request without a poll_id".into()))?;
+                .ok_or_else(|| ParseError(text("frame.poll_without_id", &[])))?;
             Ok(Parsed::Poll { topic, poll_id })
         }
         "message" => {
             let id = event
                 .id
                 .filter(|id| !id.is_empty())
-                .ok_or_else(|| ParseError("message event without an id".into()))?;
+                .ok_or_else(|| ParseError(text("frame.message_without_id", &[])))?;
             let time = event
                 .time
-                .ok_or_else(|| ParseError(format!("message {id} has no time")))?;
+                .ok_or_else(|| ParseError(text("frame.message_without_time", &[("id", &id)])))?;
             let format = if event.content_type.as_deref() == Some("text/markdown") {
                 BodyFormat::Markdown
             } else {

@@ -42,7 +42,7 @@ pub async fn probe(spec: &SourceSpec, listen: Duration) -> ProbeReport {
         return probe_session(spec, &tls, listen, report).await;
     }
     if spec.protocol == Protocol::Local {
-        report.error = Some("the publish api listens; there is nothing to connect to".into());
+        report.error = Some(crate::i18n::text("probe.publish_api", &[]));
         return report;
     }
     let (url, headers) = match connection_target(spec, None) {
@@ -76,7 +76,7 @@ pub async fn probe(spec: &SourceSpec, listen: Duration) -> ProbeReport {
             Ok(Frame::Close(_)) => break,
             Ok(_) => continue,
             Err(error) => {
-                report.error = Some(format!("connection error: {error}"));
+                report.error = Some(super::connection_error(&error));
                 break;
             }
         };

@@ -33,6 +33,7 @@ use tokio::sync::mpsc;
 
 use super::backoff::Backoff;
 use super::{SourceContext, SourceEvent, SourceSpec, SourceState};
+use crate::i18n::text;
 use crate::model::{now_ms, BodyFormat, Cursor, Envelope, NewMessage, Outcome, Priority};
 use crate::store::FrameCounters;
 
@@ -89,7 +90,13 @@ pub async fn run(spec: SourceSpec, mut context: SourceContext) {
                 return;
             }
             Err(error) => {
-                let error = format!("cannot listen on {address}: {error}");
+                let error = text(
+                    "publish.cannot_listen",
+                    &[
+                        ("address", &address.to_string()),
+                        ("error", &error.to_string()),
+                    ],
+                );
                 tracing::warn!(%error, "publish api");
                 super::report_error(&context, id, error).await;
             }
@@ -116,7 +123,7 @@ pub fn listen_address(spec: &SourceSpec) -> Result<SocketAddr, String> {
     let port = spec
         .url
         .port()
-        .ok_or_else(|| "the publish api's url has no port".to_string())?;
+        .ok_or_else(|| text("publish.no_port", &[]))?;
     let address = match spec.url.host() {
         Some(url::Host::Ipv4(address)) if address.is_loopback() => {
             SocketAddr::from((address, port))
@@ -124,12 +131,7 @@ pub fn listen_address(spec: &SourceSpec) -> Result<SocketAddr, String> {
         Some(url::Host::Ipv6(address)) if address.is_loopback() => {
             SocketAddr::from((address, port))
         }
-        _ => {
-            return Err(format!(
-                "the publish api listens on loopback only, not {}",
-                spec.url
-            ))
-        }
+        _ => return Err(text("publish.not_loopback", &[("url", spec.url.as_str())])),
     };
     Ok(address)
 }
@@ -214,7 +216,7 @@ async fn handle(api: &Api, request: Request<Incoming>) -> Answer {
             if status != StatusCode::NOT_FOUND {
                 let counters = FrameCounters {
                     frames_rejected: 1,
-                    last_error: Some((format!("publish api: {error}"), now_ms())),
+                    last_error: Some((text("publish.refused", &[("error", &error)]), now_ms())),
                     ..FrameCounters::default()
                 };
                 let _ = api

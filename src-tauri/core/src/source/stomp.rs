@@ -17,7 +17,8 @@ use serde_json::{Map, Value};
 use tokio_tungstenite::tungstenite::Message as WsFrame;
 
 use super::broker::{self, Delivery, PendingAcks};
-use super::{ParseError, SessionEnd, Socket, SourceContext, SourceSpec};
+use super::{closed, send_failed, ParseError, Peer, SessionEnd, Socket, SourceContext, SourceSpec};
+use crate::i18n::text;
 use crate::model::{now_ms, Cursor};
 
 /// The WebSocket subprotocol asked for.
@@ -25,11 +26,6 @@ pub const SUBPROTOCOL: &str = "v12.stomp";
 /// The header that identifies a message across redeliveries by default:
 /// RabbitMQ puts the AMQP `message_id` property there.
 pub const DEFAULT_ID_HEADER: &str = "amqp-message-id";
-/// Why a session ended on a text frame that is not UTF-8. RabbitMQ sends
-/// STOMP frames as WebSocket text by default, whatever the body holds.
-const NOT_UTF8: &str =
-    "the broker sent a message whose body is not UTF-8 text in a WebSocket text frame; \
-     with RabbitMQ set web_stomp.ws_frame = binary so such bodies arrive intact";
 /// Most messages the broker sends before Herald acknowledges some (RabbitMQ).
 const PREFETCH: u32 = 1000;
 
@@ -106,9 +102,9 @@ fn escape_header(text: &str) -> String {
     out
 }
 
-fn unescape_header(text: &str) -> Result<String, ParseError> {
-    let mut out = String::with_capacity(text.len());
-    let mut characters = text.chars();
+fn unescape_header(header: &str) -> Result<String, ParseError> {
+    let mut out = String::with_capacity(header.len());
+    let mut characters = header.chars();
     while let Some(character) = characters.next() {
         if character != '\\' {
             out.push(character);
@@ -120,9 +116,12 @@ fn unescape_header(text: &str) -> Result<String, ParseError> {
             Some('r') => out.push('\r'),
             Some('c') => out.push(':'),
             other => {
-                return Err(ParseError(format!(
-                    "header {text:?} has an undefined escape \\{}",
-                    other.map(String::from).unwrap_or_default()
+                return Err(ParseError(text(
+                    "frame.stomp_bad_escape",
+                    &[
+                        ("header", &format!("{header:?}")),
+                        ("escape", &other.map(String::from).unwrap_or_default()),
+                    ],
                 )))
             }
         }
@@ -158,44 +157,57 @@ pub fn parse(data: &[u8]) -> Result<Vec<Frame>, ParseError> {
 
 fn parse_one(data: &[u8]) -> Result<(Frame, &[u8]), ParseError> {
     let mut lines = data;
-    let mut next_line = |what: &str| -> Result<&[u8], ParseError> {
+    // `unfinished` says where the frame ended too soon.
+    let mut next_line = |unfinished: &str| -> Result<&[u8], ParseError> {
         let end = lines
             .iter()
             .position(|byte| *byte == b'\n')
-            .ok_or_else(|| ParseError(format!("stomp frame ends inside its {what}")))?;
+            .ok_or_else(|| ParseError(text(unfinished, &[])))?;
         let line = &lines[..end];
         lines = &lines[end + 1..];
         Ok(line.strip_suffix(b"\r").unwrap_or(line))
     };
-    let command = std::str::from_utf8(next_line("command")?)
-        .map_err(|_| ParseError("stomp command is not utf-8".into()))?
+    let command = std::str::from_utf8(next_line("frame.stomp_ends_in_command")?)
+        .map_err(|_| ParseError(text("frame.stomp_command_not_utf8", &[])))?
         .to_string();
     if command.is_empty() || !command.bytes().all(|byte| byte.is_ascii_uppercase()) {
-        return Err(ParseError(format!(
-            "{:?} is not a stomp command",
-            command.chars().take(40).collect::<String>()
+        let shown = command.chars().take(40).collect::<String>();
+        return Err(ParseError(text(
+            "frame.stomp_not_command",
+            &[("command", &format!("{shown:?}"))],
         )));
     }
+    let problem = |key: &str, args: &[(&str, &str)]| {
+        let mut all = vec![("command", command.as_str())];
+        all.extend_from_slice(args);
+        ParseError(text(key, &all))
+    };
     let escaped = command != "CONNECTED";
     let mut headers = Vec::new();
     let mut header_bytes = 0;
     loop {
-        let line = next_line("headers")?;
+        let line = next_line("frame.stomp_ends_in_headers")?;
         if line.is_empty() {
             break;
         }
         header_bytes += line.len();
         if headers.len() >= MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
-            return Err(ParseError(format!(
-                "{command} frame has more than {MAX_HEADERS} headers or {} KiB of them",
-                MAX_HEADER_BYTES / 1024
-            )));
+            return Err(problem(
+                "frame.stomp_too_many_headers",
+                &[
+                    ("max", &MAX_HEADERS.to_string()),
+                    ("kib", &(MAX_HEADER_BYTES / 1024).to_string()),
+                ],
+            ));
         }
-        let line = std::str::from_utf8(line)
-            .map_err(|_| ParseError(format!("a {command} header is not utf-8")))?;
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| ParseError(format!("{command} header {line:?} has no ':'")))?;
+        let line =
+            std::str::from_utf8(line).map_err(|_| problem("frame.stomp_header_not_utf8", &[]))?;
+        let (name, value) = line.split_once(':').ok_or_else(|| {
+            problem(
+                "frame.stomp_header_no_colon",
+                &[("line", &format!("{line:?}"))],
+            )
+        })?;
         let (name, value) = if escaped {
             (unescape_header(name)?, unescape_header(value)?)
         } else {
@@ -208,18 +220,21 @@ fn parse_one(data: &[u8]) -> Result<(Frame, &[u8]), ParseError> {
         .iter()
         .find(|(name, _)| name == "content-length")
         .map(|(_, value)| {
-            value
-                .trim()
-                .parse::<usize>()
-                .map_err(|_| ParseError(format!("content-length {value:?} is not a number")))
+            value.trim().parse::<usize>().map_err(|_| {
+                ParseError(text(
+                    "frame.stomp_bad_length",
+                    &[("value", &format!("{value:?}"))],
+                ))
+            })
         })
         .transpose()?;
     let (body, tail) = match length {
         Some(length) => {
             if rest.len() <= length || rest[length] != 0 {
-                return Err(ParseError(format!(
-                    "{command} frame's body is not {length} bytes followed by NUL"
-                )));
+                return Err(problem(
+                    "frame.stomp_body_length",
+                    &[("length", &length.to_string())],
+                ));
             }
             (&rest[..length], &rest[length + 1..])
         }
@@ -227,7 +242,7 @@ fn parse_one(data: &[u8]) -> Result<(Frame, &[u8]), ParseError> {
             let end = rest
                 .iter()
                 .position(|byte| *byte == 0)
-                .ok_or_else(|| ParseError(format!("{command} frame has no terminating NUL")))?;
+                .ok_or_else(|| problem("frame.stomp_no_nul", &[]))?;
             (&rest[..end], &rest[end + 1..])
         }
     };
@@ -350,41 +365,38 @@ pub(super) async fn session(
     let heartbeat = read_timeout / 3;
     let connect = connect_frame(spec, heartbeat);
     if !connect_is_sendable(&connect) {
-        return SessionEnd::AuthFailed(
-            "the login, password or virtual host holds a line break or NUL, which a STOMP CONNECT frame cannot carry; edit the source".into(),
-        );
+        return SessionEnd::AuthFailed(text("connection.stomp_unsendable_login", &[]));
     }
     if let Err(error) = socket.send(WsFrame::binary(connect.encode())).await {
-        return failed(format!("sending CONNECT failed: {error}"));
+        return failed(send_failed("CONNECT", &error));
     }
     let connected =
         match tokio::time::timeout(super::CONNECT_TIMEOUT, next_frames(&mut socket)).await {
-            Err(_) => return failed("the broker did not answer CONNECT".into()),
+            Err(_) => return failed(text("connection.no_connect_answer", &[])),
             Ok(Err(end)) => return end,
             Ok(Ok(frames)) => frames,
         };
     let Some(connected) = connected.into_iter().next() else {
-        return failed("the broker answered CONNECT with nothing".into());
+        return failed(text("connection.connect_answer_empty", &[]));
     };
     match connected.command.as_str() {
         "CONNECTED" => {}
         "ERROR" => {
             let reason = error_text(&connected);
+            let args = [("reason", reason.as_str())];
             return if broker::is_auth_refusal(&reason) {
-                SessionEnd::AuthFailed(format!(
-                    "the broker refused the login: {reason}; edit the source to fix it"
-                ))
+                SessionEnd::AuthFailed(text("connection.stomp_login_refused", &args))
             } else {
-                failed(format!("the broker refused to connect: {reason}"))
+                failed(text("connection.connect_refused", &args))
             };
         }
-        other => return failed(format!("the broker answered CONNECT with {other}")),
+        other => return failed(text("connection.connect_answer", &[("answer", other)])),
     }
     let (send_every, server_beats) = negotiate(heartbeat, &connected);
     let silence = server_beats.map_or(read_timeout, |beat| (beat * 2).max(read_timeout));
     for frame in subscribe_frames(spec) {
         if let Err(error) = socket.send(WsFrame::binary(frame.encode())).await {
-            return failed(format!("sending SUBSCRIBE failed: {error}"));
+            return failed(send_failed("SUBSCRIBE", &error));
         }
     }
     if !super::send_state(
@@ -427,17 +439,19 @@ pub(super) async fn session(
             }
             next = tokio::time::timeout_at(deadline, socket.next()) => {
                 let data = match next {
-                    Err(_) => return failed(format!("nothing received for {} s; the link looks dead", silence.as_secs())),
-                    Ok(None) => return failed("the broker closed the connection".into()),
+                    Err(_) => return failed(super::link_dead(silence)),
+                    Ok(None) => return failed(closed(Peer::Broker, "")),
+                    // RabbitMQ sends STOMP frames as WebSocket text by
+                    // default, whatever the body holds.
                     Ok(Some(Err(tokio_tungstenite::tungstenite::Error::Utf8(_)))) => {
-                        return failed(NOT_UTF8.into());
+                        return failed(text("connection.stomp_not_utf8", &[]));
                     }
-                    Ok(Some(Err(error))) => return failed(format!("connection error: {error}")),
+                    Ok(Some(Err(error))) => return failed(super::connection_error(&error)),
                     Ok(Some(Ok(WsFrame::Close(close)))) => {
                         let reason = close.map(|close| format!("{} {}", u16::from(close.code), close.reason)).unwrap_or_default();
-                        return failed(format!("the broker closed the connection {reason}").trim_end().to_string());
+                        return failed(closed(Peer::Broker, &reason));
                     }
-                    Ok(Some(Ok(WsFrame::Text(text)))) => text.as_bytes().to_vec(),
+                    Ok(Some(Ok(WsFrame::Text(frame)))) => frame.as_bytes().to_vec(),
                     Ok(Some(Ok(WsFrame::Binary(bytes)))) => bytes.to_vec(),
                     Ok(Some(Ok(WsFrame::Ping(_)))) => {
                         let _ = socket.flush().await;
@@ -459,7 +473,7 @@ pub(super) async fn session(
                 };
                 for frame in frames {
                     if frame.command == "ERROR" {
-                        return failed(format!("the broker reported an error: {}", error_text(&frame)));
+                        return failed(text("connection.broker_error", &[("reason", &error_text(&frame))]));
                     }
                     if frame.command == "MESSAGE"
                         && !deliver(spec, frame, &id_header, &mut acks, context, last_seen).await
@@ -473,11 +487,11 @@ pub(super) async fn session(
                 // sends none is still asked for a WebSocket pong, so a dead
                 // link shows within the read timeout.
                 if let Err(error) = socket.send(WsFrame::text("\n")).await {
-                    return failed(format!("sending a heart-beat failed: {error}"));
+                    return failed(text("connection.heartbeat_failed", &[("error", &error.to_string())]));
                 }
                 if server_beats.is_none() {
                     if let Err(error) = socket.send(WsFrame::Ping(Vec::new().into())).await {
-                        return failed(format!("sending a ping failed: {error}"));
+                        return failed(text("connection.ping_failed", &[("error", &error.to_string())]));
                     }
                 }
             }
@@ -543,13 +557,10 @@ async fn next_frames(socket: &mut Socket) -> Result<Vec<Frame>, SessionEnd> {
     };
     loop {
         let data = match socket.next().await {
-            None => return Err(failed("the broker closed the connection".into())),
-            Some(Err(error)) => return Err(failed(format!("connection error: {error}"))),
-            Some(Ok(WsFrame::Text(text))) => text.as_bytes().to_vec(),
+            None | Some(Ok(WsFrame::Close(_))) => return Err(failed(closed(Peer::Broker, ""))),
+            Some(Err(error)) => return Err(failed(super::connection_error(&error))),
+            Some(Ok(WsFrame::Text(frame))) => frame.as_bytes().to_vec(),
             Some(Ok(WsFrame::Binary(bytes))) => bytes.to_vec(),
-            Some(Ok(WsFrame::Close(_))) => {
-                return Err(failed("the broker closed the connection".into()))
-            }
             Some(Ok(_)) => continue,
         };
         let frames = parse(&data).map_err(|error| failed(error.0))?;
@@ -568,7 +579,7 @@ fn error_text(frame: &Frame) -> String {
         (false, false) => format!("{message} ({body})"),
         (false, true) => message.to_string(),
         (true, false) => body,
-        (true, true) => "no reason given".into(),
+        (true, true) => text("connection.no_reason", &[]),
     }
 }
 

@@ -8,6 +8,8 @@ use std::sync::{Arc, OnceLock};
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 
+use crate::i18n::text;
+
 fn system_roots() -> &'static [CertificateDer<'static>] {
     static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
     ROOTS.get_or_init(|| {
@@ -24,28 +26,29 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, String
     let mut roots = RootCertStore::empty();
     let (_added, _ignored) = roots.add_parsable_certificates(system_roots().iter().cloned());
     if let Some(path) = ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|error| format!("cannot read ca file {}: {error}", path.display()))?;
+        let shown = path.display().to_string();
+        let problem = |key: &str, error: &dyn std::fmt::Display| {
+            text(key, &[("path", &shown), ("error", &error.to_string())])
+        };
+        let pem =
+            std::fs::read(path).map_err(|error| problem("field.ca_file_unreadable", &error))?;
         let mut found = 0;
         for certificate in rustls_pemfile::certs(&mut pem.as_slice()) {
-            let certificate = certificate
-                .map_err(|error| format!("ca file {} is not valid pem: {error}", path.display()))?;
-            roots.add(certificate).map_err(|error| {
-                format!(
-                    "ca file {} has an unusable certificate: {error}",
-                    path.display()
-                )
-            })?;
+            let certificate =
+                certificate.map_err(|error| problem("field.ca_file_not_pem", &error))?;
+            roots
+                .add(certificate)
+                .map_err(|error| problem("field.ca_file_bad_certificate", &error))?;
             found += 1;
         }
         if found == 0 {
-            return Err(format!("ca file {} holds no certificates", path.display()));
+            return Err(text("field.ca_file_empty", &[("path", &shown)]));
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|error| format!("tls setup failed: {error}"))?
+        .map_err(|error| text("connection.tls_setup", &[("error", &error.to_string())]))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))

@@ -138,10 +138,13 @@ pub fn import_from(
             Err(error) => {
                 // Keep what came before the bad line, as documented above.
                 import_chunk(store, std::mem::take(&mut chunk), now, &mut report)?;
-                return Err(StoreError::Invalid(format!(
-                    "line {} of {} is not a herald export line: {error}",
-                    index + 1,
-                    origin
+                return Err(StoreError::Invalid(crate::i18n::text(
+                    "error.import_line",
+                    &[
+                        ("line", &(index + 1).to_string()),
+                        ("origin", origin),
+                        ("error", &error.to_string()),
+                    ],
                 )));
             }
         };

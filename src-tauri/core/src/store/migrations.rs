@@ -235,9 +235,10 @@ fn apply(
                 row.get(0)
             })?;
         if broken > 0 {
-            return Err(StoreError::Invalid(format!(
-                "migration {} would leave {broken} rows pointing nowhere; the database was not changed",
-                index + 1
+            return Err(StoreError::Invalid(crate::i18n::count(
+                "error.migration_orphans",
+                broken.unsigned_abs(),
+                &[("step", &(index + 1).to_string())],
             )));
         }
     }

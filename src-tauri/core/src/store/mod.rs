@@ -15,6 +15,7 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -28,34 +29,110 @@ pub use writer::{
     INSERT_FTS_SQL, INSERT_MESSAGE_SQL,
 };
 
+use crate::i18n::text;
 use crate::search_text::fold_for_index;
 
-/// Errors from the store. Messages are lowercase and say what to do.
-#[derive(Debug, thiserror::Error)]
+/// Errors from the store. Messages are lowercase and say what to do; their
+/// text comes from the locale catalog, in the language chosen.
+#[derive(Debug)]
 pub enum StoreError {
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error(
-        "cannot use the data directory {path}: {source}; check that it exists and is writable"
-    )]
+    Sqlite(rusqlite::Error),
     DataDir {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("i/o error: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("the database was written by a newer herald (schema {found}, this build knows {known}); upgrade herald")]
-    TooNew { found: usize, known: usize },
-    #[error("{what} {id} does not exist; list them with `herald {hint}`")]
-    NotFound {
-        what: &'static str,
-        id: i64,
-        hint: &'static str,
+    Io(std::io::Error),
+    TooNew {
+        found: usize,
+        known: usize,
     },
-    #[error("{0}")]
+    NotFound {
+        item: Item,
+        id: i64,
+    },
+    /// Another source or rule already has this name; names are unique.
+    Duplicate {
+        item: Named,
+        name: String,
+    },
+    /// A value that cannot be stored, worded for the person who gave it.
     Invalid(String),
-    #[error("the database writer has stopped; restart herald")]
     WriterGone,
+}
+
+/// What a [`StoreError::NotFound`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    Source,
+    Message,
+    Rule,
+}
+
+/// What a [`StoreError::Duplicate`] is about: the things with unique names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    Source,
+    Rule,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = match self {
+            StoreError::Sqlite(error) => text("error.database", &[("error", &error.to_string())]),
+            StoreError::DataDir { path, source } => text(
+                "error.data_dir",
+                &[
+                    ("path", &path.display().to_string()),
+                    ("error", &source.to_string()),
+                ],
+            ),
+            StoreError::Io(error) => text("error.io", &[("error", &error.to_string())]),
+            StoreError::TooNew { found, known } => text(
+                "error.schema_too_new",
+                &[("found", &found.to_string()), ("known", &known.to_string())],
+            ),
+            StoreError::NotFound { item, id } => {
+                let key = match item {
+                    Item::Source => "error.source_not_found",
+                    Item::Message => "error.message_not_found",
+                    Item::Rule => "error.rule_not_found",
+                };
+                text(key, &[("id", &id.to_string())])
+            }
+            StoreError::Duplicate { item, name } => {
+                let key = match item {
+                    Named::Source => "error.source_name_taken",
+                    Named::Rule => "error.rule_name_taken",
+                };
+                text(key, &[("name", &format!("{name:?}"))])
+            }
+            StoreError::Invalid(message) => return f.write_str(message),
+            StoreError::WriterGone => text("error.writer_gone", &[]),
+        };
+        f.write_str(&message)
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Sqlite(error) => Some(error),
+            StoreError::DataDir { source, .. } | StoreError::Io(source) => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Sqlite(error)
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(error: std::io::Error) -> Self {
+        StoreError::Io(error)
+    }
 }
 
 impl StoreError {
@@ -251,7 +328,9 @@ impl Store {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.read(read))
             .await
-            .map_err(|join| StoreError::Invalid(format!("read task failed: {join}")))?
+            .map_err(|join| {
+                StoreError::Invalid(text("error.read_task", &[("error", &join.to_string())]))
+            })?
     }
 
     /// Commits what is queued, stops the writer thread and waits for it.

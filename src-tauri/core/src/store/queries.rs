@@ -8,8 +8,9 @@ use rusqlite::types::ToSql;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
 
-use super::{Result, StoreError};
+use super::{Item, Named, Result, StoreError};
 use crate::config::SourceConfig;
+use crate::i18n::text;
 use crate::model::{BodyFormat, Cursor, Message, MessageId, Priority, Protocol, SourceId};
 use crate::search_text::{build_query, snippet, Snippet};
 
@@ -118,9 +119,8 @@ pub fn get_source(connection: &Connection, id: SourceId) -> Result<SourceRecord>
         )
         .optional()?
         .ok_or(StoreError::NotFound {
-            what: "source",
+            item: Item::Source,
             id: id.0,
-            hint: "source list",
         })
 }
 
@@ -140,10 +140,10 @@ pub fn insert_source(
     now: i64,
 ) -> Result<SourceId> {
     if find_source_by_name(transaction, &source.name)?.is_some() {
-        return Err(StoreError::Invalid(format!(
-            "a source named {:?} already exists; pick another --name",
-            source.name
-        )));
+        return Err(StoreError::Duplicate {
+            item: Named::Source,
+            name: source.name.clone(),
+        });
     }
     let config = serde_json::to_string(&source.config)
         .map_err(|error| StoreError::Invalid(error.to_string()))?;
@@ -191,9 +191,10 @@ pub fn rename_source(
 ) -> Result<()> {
     if let Some(other) = find_source_by_name(transaction, name)? {
         if other.id != id {
-            return Err(StoreError::Invalid(format!(
-                "a source named {name:?} already exists; pick another name"
-            )));
+            return Err(StoreError::Duplicate {
+                item: Named::Source,
+                name: name.to_string(),
+            });
         }
     }
     let changed = transaction.execute(
@@ -270,9 +271,8 @@ pub fn remove_source(
 fn require_source(changed: usize, id: SourceId) -> Result<()> {
     if changed == 0 {
         return Err(StoreError::NotFound {
-            what: "source",
+            item: Item::Source,
             id: id.0,
-            hint: "source list",
         });
     }
     Ok(())
@@ -441,9 +441,8 @@ pub fn get_message(connection: &Connection, id: MessageId) -> Result<Message> {
         )
         .optional()?
         .ok_or(StoreError::NotFound {
-            what: "message",
+            item: Item::Message,
             id: id.0,
-            hint: "messages list",
         })
 }
 
@@ -964,13 +963,16 @@ pub fn check_integrity(connection: &Connection) -> Result<IntegrityReport> {
     )?;
     let wrong: Vec<String> = statement
         .query_map([], |row| {
-            Ok(format!(
-                "source {}: {} stored and {} unread kept, {} and {} counted",
-                row.get::<_, i64>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, i64>(2)?,
-                row.get::<_, i64>(3)?,
-                row.get::<_, i64>(4)?
+            let number = |index: usize| row.get::<_, i64>(index).map(|n| n.to_string());
+            Ok(text(
+                "check.counts_differ",
+                &[
+                    ("id", &number(0)?),
+                    ("kept_stored", &number(1)?),
+                    ("kept_unread", &number(2)?),
+                    ("stored", &number(3)?),
+                    ("unread", &number(4)?),
+                ],
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;

@@ -5,7 +5,8 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
-use super::{Result, StoreError};
+use super::{Item, Named, Result, StoreError};
+use crate::i18n::text;
 use crate::policy::{Policy, Quiet};
 use crate::rules::{Action, Match, Rule, RuleSet};
 
@@ -30,7 +31,7 @@ pub struct NewRule {
 
 fn check(rule: &Rule) -> Result<()> {
     if rule.name.trim().is_empty() {
-        return Err(StoreError::Invalid("give the rule a name".into()));
+        return Err(StoreError::Invalid(text("rule.name_required", &[])));
     }
     RuleSet::compile(vec![rule.clone()])
         .map(drop)
@@ -60,9 +61,15 @@ pub fn list_rules(connection: &Connection) -> Result<Vec<Rule>> {
     })?;
     let mut rules = Vec::new();
     for row in rows {
-        let (id, name, enabled, text) = row?;
-        let definition: Definition = serde_json::from_str(&text).map_err(|error| {
-            StoreError::Invalid(format!("rule {name:?} is stored unreadably: {error}"))
+        let (id, name, enabled, json) = row?;
+        let definition: Definition = serde_json::from_str(&json).map_err(|error| {
+            StoreError::Invalid(text(
+                "error.rule_unreadable",
+                &[
+                    ("name", &format!("{name:?}")),
+                    ("error", &error.to_string()),
+                ],
+            ))
         })?;
         rules.push(Rule {
             id,
@@ -96,10 +103,10 @@ fn candidate(transaction: &Transaction<'_>, id: i64, rule: &NewRule) -> Result<R
         )
         .optional()?;
     if taken.is_some() {
-        return Err(StoreError::Invalid(format!(
-            "a rule named {:?} already exists; pick another name",
-            candidate.name
-        )));
+        return Err(StoreError::Duplicate {
+            item: Named::Rule,
+            name: candidate.name,
+        });
     }
     Ok(candidate)
 }
@@ -275,12 +282,13 @@ pub fn set_quiet(transaction: &Transaction<'_>, quiet: &Quiet) -> Result<()> {
 pub fn language(connection: &Connection) -> Result<crate::i18n::Choice> {
     let stored = super::get_setting(connection, crate::i18n::SETTING)?;
     Ok(stored
-        .and_then(|text| crate::i18n::Choice::parse(&text))
+        .and_then(|text| serde_json::from_str::<String>(&text).ok())
+        .and_then(|tag| crate::i18n::Choice::parse(&tag))
         .unwrap_or_default())
 }
 
 pub fn set_language(transaction: &Transaction<'_>, choice: crate::i18n::Choice) -> Result<()> {
-    super::set_setting(transaction, crate::i18n::SETTING, choice.as_str())
+    write_setting(transaction, crate::i18n::SETTING, &choice.as_str())
 }
 
 fn read_setting<T: Default + serde::de::DeserializeOwned>(
@@ -289,8 +297,11 @@ fn read_setting<T: Default + serde::de::DeserializeOwned>(
 ) -> Result<T> {
     match super::get_setting(connection, key)? {
         None => Ok(T::default()),
-        Some(text) => serde_json::from_str(&text).map_err(|error| {
-            StoreError::Invalid(format!("the setting {key} is unreadable: {error}"))
+        Some(json) => serde_json::from_str(&json).map_err(|error| {
+            StoreError::Invalid(text(
+                "error.setting_unreadable",
+                &[("key", key), ("error", &error.to_string())],
+            ))
         }),
     }
 }
@@ -304,9 +315,8 @@ fn write_setting<T: Serialize>(transaction: &Transaction<'_>, key: &str, value: 
 fn require_rule(changed: usize, id: i64) -> Result<()> {
     if changed == 0 {
         return Err(StoreError::NotFound {
-            what: "rule",
+            item: Item::Rule,
             id,
-            hint: "rule list",
         });
     }
     Ok(())
@@ -342,9 +352,8 @@ pub fn move_rule(transaction: &Transaction<'_>, id: i64, position: usize) -> Res
             .iter()
             .position(|&candidate| candidate == id)
             .ok_or(StoreError::NotFound {
-                what: "rule",
+                item: Item::Rule,
                 id,
-                hint: "rule list",
             })?;
     let moved = order.remove(index);
     let target = position.saturating_sub(1).min(order.len());
@@ -469,7 +478,10 @@ mod tests {
         let error = store
             .write(move |transaction| update_rule(transaction, a, &clash, 6))
             .expect_err("the name is taken");
-        assert!(error.to_string().contains("already exists"), "{error}");
+        assert!(
+            matches!(&error, StoreError::Duplicate { item: Named::Rule, name } if name == "second"),
+            "{error}"
+        );
         let missing = new_rule("ghost");
         assert!(store
             .write(move |transaction| update_rule(transaction, 999, &missing, 6))
@@ -488,7 +500,7 @@ mod tests {
         assert_eq!(store.read(language).expect("read"), chinese);
         store
             .write(|transaction| {
-                super::super::set_setting(transaction, crate::i18n::SETTING, "tlh")
+                super::super::set_setting(transaction, crate::i18n::SETTING, "\"tlh\"")
             })
             .expect("write");
         assert_eq!(store.read(language).expect("read"), Choice::System);

@@ -273,9 +273,10 @@ fn commit(connection: &mut Connection, pending: &mut Vec<IngestBatch>, trouble: 
                 if pause == Duration::from_millis(50) {
                     tracing::warn!(%error, "could not commit received messages; retrying");
                     let waiting: usize = pending.iter().map(|batch| batch.envelopes.len()).sum();
-                    trouble.send_replace(Some(format!(
-                        "{}; {waiting} received messages are waiting to be saved, and Herald keeps trying",
-                        describe_write_failure(&error)
+                    trouble.send_replace(Some(crate::i18n::count(
+                        "error.write_waiting",
+                        waiting as u64,
+                        &[("problem", &describe_write_failure(&error))],
                     )));
                 }
                 std::thread::sleep(pause);
@@ -286,9 +287,10 @@ fn commit(connection: &mut Connection, pending: &mut Vec<IngestBatch>, trouble: 
             Err(error) => {
                 let lost: usize = pending.iter().map(|batch| batch.envelopes.len()).sum();
                 tracing::error!(%error, lost, "gave up committing received messages; they will be fetched again after a restart");
-                trouble.send_replace(Some(format!(
-                    "{}; {lost} received messages could not be saved and will be asked for again when Herald restarts",
-                    describe_write_failure(&error)
+                trouble.send_replace(Some(crate::i18n::count(
+                    "error.write_lost",
+                    lost as u64,
+                    &[("problem", &describe_write_failure(&error))],
                 )));
                 pending.clear();
                 return;
@@ -304,21 +306,14 @@ fn describe_write_failure(error: &StoreError) -> String {
         StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) => Some(failure.code),
         _ => None,
     };
-    match code {
-        Some(ErrorCode::DiskFull) => {
-            "the disk holding the database is full; free some space".into()
-        }
-        Some(ErrorCode::ReadOnly) => {
-            "the database cannot be written (its file or disk is read-only)".into()
-        }
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-            "another program is holding the database locked".into()
-        }
-        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
-            format!("the database is damaged ({error}); `herald check` tells more")
-        }
-        _ => format!("the database cannot be written ({error})"),
-    }
+    let key = match code {
+        Some(ErrorCode::DiskFull) => "error.disk_full",
+        Some(ErrorCode::ReadOnly) => "error.read_only",
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => "error.database_locked",
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => "error.database_damaged",
+        _ => "error.write_failed",
+    };
+    crate::i18n::text(key, &[("error", &error.to_string())])
 }
 
 /// Faults that may pass: another process holding the lock, a full disk,
