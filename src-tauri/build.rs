@@ -42,6 +42,8 @@ const COMMANDS: &[&str] = &[
     "mute_source",
     "set_sources_paused",
     "get_storage",
+    "get_language",
+    "set_language",
 ];
 
 fn main() {

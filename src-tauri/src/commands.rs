@@ -19,6 +19,7 @@ use crate::cli::{
     Cli, Command, DemoArgs, ListArgs, MessagesCommand, ProtocolArg, RetentionArgs, RunArgs,
     SearchArgs, SourceAddArgs, SourceCommand,
 };
+use crate::i18n;
 use crate::output;
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
@@ -80,37 +81,50 @@ fn data_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
     }
     dirs::data_dir()
         .map(|dir| dir.join("herald"))
-        .ok_or_else(|| {
-            anyhow!("cannot tell where to keep data; pass --data-dir DIR or set HERALD_DATA_DIR")
-        })
+        .ok_or_else(|| anyhow!(i18n::text("error.no_data_dir", &[])))
 }
 
 fn open_store(data_dir: &Path, set_aside_damage: bool) -> Result<Store> {
     let path = data_dir.join("herald.db");
-    let context = || format!("cannot open the database {}", path.display());
-    if !set_aside_damage {
-        return Store::open(&path, BatchLimits::default()).map_err(|error| {
-            let hint = error.is_damage().then_some(
-                "; start `herald run` (or the window) to set it aside and begin a new one, or repair it with sqlite3's .recover",
-            );
-            anyhow!("{error}{}", hint.unwrap_or_default()).context(context())
-        });
-    }
-    let (store, set_aside) =
-        Store::open_or_set_aside(&path, BatchLimits::default()).with_context(context)?;
+    let context = || {
+        i18n::text(
+            "error.open_database",
+            &[("path", &path.display().to_string())],
+        )
+    };
+    let (store, set_aside) = if set_aside_damage {
+        Store::open_or_set_aside(&path, BatchLimits::default()).with_context(context)?
+    } else {
+        Store::open(&path, BatchLimits::default())
+            .map_err(|error| {
+                let message = if error.is_damage() {
+                    i18n::text("error.damaged_database", &[("error", &error.to_string())])
+                } else {
+                    error.to_string()
+                };
+                anyhow!(message).context(context())
+            })
+            .map(|store| (store, None))?
+    };
+    // From here on, the command speaks the language chosen in the window
+    // (before it, the OS locale's).
+    i18n::apply_stored(&store);
     if let Some(set_aside) = set_aside {
-        eprintln!("herald: {}", set_aside_notice(&path, &set_aside));
+        let notice = set_aside_notice(&path, &set_aside);
+        eprintln!("{}", i18n::text("cli.prefixed", &[("message", &notice)]));
     }
     Ok(store)
 }
 
 /// What the user reads when a damaged database was replaced.
 pub fn set_aside_notice(path: &Path, set_aside: &herald_core::store::SetAside) -> String {
-    format!(
-        "the database {} was damaged ({}); it was moved to {} untouched, and a new, empty database was started (add your sources again; sqlite3's .recover may get the old messages back)",
-        path.display(),
-        set_aside.reason,
-        set_aside.kept_at.display()
+    i18n::text(
+        "error.database_set_aside",
+        &[
+            ("path", &path.display().to_string()),
+            ("reason", &set_aside.reason),
+            ("kept_at", &set_aside.kept_at.display().to_string()),
+        ],
     )
 }
 
@@ -132,10 +146,12 @@ fn source(store: &Store, command: SourceCommand) -> Result<ExitCode> {
         SourceCommand::Remove { id, keep_messages } => {
             let id = SourceId(id);
             let deleted = admin::remove(store, id, !keep_messages)?;
+            let id = id.to_string();
             if keep_messages {
-                println!("removed source {id}; its messages stay in the inbox");
+                println!("{}", i18n::text("cli.source.removed_keep", &[("id", &id)]));
             } else {
-                println!("removed source {id} and {deleted} messages");
+                let removed = i18n::count("cli.source.removed", deleted as u64, &[("id", &id)]);
+                println!("{removed}");
             }
         }
         SourceCommand::Enable { id } => set_enabled(store, SourceId(id), true)?,
@@ -185,7 +201,7 @@ fn add_source(store: &Store, args: SourceAddArgs) -> Result<SourceId> {
     }
     let mapped = matches!(protocol, Protocol::Json | Protocol::Stomp | Protocol::Mqtt);
     if !mapped && !args.map.is_empty() {
-        bail!("--map applies to json, stomp and mqtt sources only");
+        bail!(i18n::text("error.map_not_mapped", &[]));
     }
     for assignment in &args.map {
         config.map.set(assignment)?;
@@ -205,7 +221,7 @@ fn add_source(store: &Store, args: SourceAddArgs) -> Result<SourceId> {
     admin::add(store, draft, &credentials).map_err(|error| match error {
         admin::AdminError::Field(error) => anyhow!("{}: {}", flag_for(error.field), error.message),
         admin::AdminError::Store(error) => {
-            anyhow::Error::new(error).context("cannot add the source")
+            anyhow::Error::new(error).context(i18n::text("error.add_source", &[]))
         }
     })
 }
@@ -307,43 +323,62 @@ fn list_sources(store: &Store, json: bool) -> Result<()> {
         return output::print_json(&listings);
     }
     if listings.is_empty() {
-        println!("no sources yet; add one with `herald source add` or try `herald demo`");
+        println!("{}", i18n::text("cli.source.none", &[]));
         return Ok(());
     }
     for source in &listings {
         let secrets = match source.secret_store {
-            store::SecretStore::None => "no credentials".to_string(),
-            store::SecretStore::Keyring => "credentials in the os keyring".to_string(),
-            store::SecretStore::Database => {
-                "credentials in the database file (mode 0600; no keyring found)".to_string()
-            }
+            store::SecretStore::None => "cli.source.secrets_none",
+            store::SecretStore::Keyring => "cli.source.secrets_keyring",
+            store::SecretStore::Database => "cli.source.secrets_database",
         };
         println!(
             "{:>4}  {:<20} {:<6} {:<9} {}",
             source.id.0,
             output::terminal_safe(&output::truncate(&source.name, 20)),
             source.protocol,
-            if source.enabled {
-                source.state.as_str()
-            } else {
-                "disabled"
-            },
+            state_text(source.enabled, &source.state),
             output::terminal_safe(&source.url)
         );
         println!(
-            "      {} stored, {} unread, {} frames ({} rejected, {} malformed); {}",
-            source.stored,
-            source.unread,
-            source.frames_received,
-            source.frames_rejected,
-            source.frames_malformed,
-            secrets
+            "      {}",
+            i18n::text(
+                "cli.source.counts",
+                &[
+                    ("stored", &source.stored.to_string()),
+                    ("unread", &source.unread.to_string()),
+                    ("frames", &source.frames_received.to_string()),
+                    ("rejected", &source.frames_rejected.to_string()),
+                    ("malformed", &source.frames_malformed.to_string()),
+                    ("secrets", &i18n::text(secrets, &[])),
+                ],
+            )
         );
         if let Some(error) = &source.last_error {
-            println!("      last error: {}", output::terminal_safe(error));
+            let error = output::terminal_safe(error);
+            println!(
+                "      {}",
+                i18n::text("cli.source.last_error", &[("error", &error)])
+            );
         }
     }
     Ok(())
+}
+
+/// A source's state as `source list` shows it.
+fn state_text(enabled: bool, state: &str) -> String {
+    let key = match state {
+        _ if !enabled => "cli.source.state.disabled",
+        "idle" => "cli.source.state.idle",
+        "connecting" => "cli.source.state.connecting",
+        "connected" => "cli.source.state.connected",
+        "retrying" => "cli.source.state.retrying",
+        "auth_failed" => "cli.source.state.auth_failed",
+        "disabled" => "cli.source.state.disabled",
+        "stopped" => "cli.source.state.stopped",
+        other => return other.to_string(),
+    };
+    i18n::text(key, &[])
 }
 
 /// Hides query values that look like credentials.
@@ -378,10 +413,12 @@ fn redact_url(text: &str) -> String {
 fn set_enabled(store: &Store, id: SourceId, enabled: bool) -> Result<()> {
     store
         .write(move |transaction| store::set_source_enabled(transaction, id, enabled, now_ms()))?;
-    println!(
-        "source {id} {}",
-        if enabled { "enabled" } else { "disabled" }
-    );
+    let key = if enabled {
+        "cli.source.enabled"
+    } else {
+        "cli.source.disabled"
+    };
+    println!("{}", i18n::text(key, &[("id", &id.to_string())]));
     Ok(())
 }
 
@@ -399,25 +436,40 @@ fn test_source(store: &Store, id: SourceId, listen: u64, json: bool) -> Result<E
         output::print_json(&report)?;
     } else if report.connected {
         println!(
-            "connected to {} in {} ms; {} frames, {} messages, {} malformed in {listen} s",
-            redact_url(spec.url.as_str()),
-            report.connect_ms.unwrap_or(0),
-            report.frames,
-            report.messages,
-            report.malformed
+            "{}",
+            i18n::text(
+                "cli.source.test_connected",
+                &[
+                    ("url", &redact_url(spec.url.as_str())),
+                    ("ms", &report.connect_ms.unwrap_or(0).to_string()),
+                    ("frames", &report.frames.to_string()),
+                    ("messages", &report.messages.to_string()),
+                    ("malformed", &report.malformed.to_string()),
+                    ("listen", &listen.to_string()),
+                ],
+            )
         );
         if let Some(first) = &report.first_message {
-            println!("first message: {}", output::terminal_safe(first));
+            let first = output::terminal_safe(first);
+            println!(
+                "{}",
+                i18n::text("cli.source.test_first", &[("message", &first)])
+            );
         }
         if let Some(error) = &report.error {
-            println!("problem: {}", output::terminal_safe(error));
+            let error = output::terminal_safe(error);
+            println!(
+                "{}",
+                i18n::text("cli.source.test_problem", &[("error", &error)])
+            );
         }
     } else {
         let error = report
             .error
             .clone()
-            .unwrap_or_else(|| "connection failed".into());
-        eprintln!("herald: {}", output::terminal_safe(&error));
+            .unwrap_or_else(|| i18n::text("error.connection_failed", &[]));
+        let error = output::terminal_safe(&error);
+        eprintln!("{}", i18n::text("cli.prefixed", &[("message", &error)]));
     }
     Ok(if report.connected && report.malformed == 0 {
         ExitCode::SUCCESS
@@ -442,9 +494,12 @@ fn demo(store: &Store, args: DemoArgs) -> Result<ExitCode> {
             now_ms() / 1000,
         )
         .await
-        .context("cannot start the demo feed on loopback")?;
+        .with_context(|| i18n::text("error.demo_feed", &[]))?;
         herald_core::demo::ensure_source(store, feed.url()).await?;
-        eprintln!("herald: demo feed on {}; press Ctrl+C to stop", feed.url());
+        eprintln!(
+            "{}",
+            i18n::text("cli.demo.running", &[("url", &feed.url().to_string())])
+        );
         let outcome = run_engine(store.clone(), args.exit_after, false).await;
         feed.stop().await;
         outcome
@@ -487,9 +542,7 @@ async fn run_engine(store: Store, exit_after: Option<u64>, quiet: bool) -> Resul
         })
         .await?;
     if enabled == 0 {
-        eprintln!(
-            "herald: no enabled sources; add one with `herald source add` or try `herald demo`"
-        );
+        eprintln!("{}", i18n::text("cli.run.no_sources", &[]));
     }
     let mut events = engine.subscribe();
     let deadline = async {
@@ -522,7 +575,7 @@ async fn run_engine(store: Store, exit_after: Option<u64>, quiet: bool) -> Resul
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(skipped)) => {
                     if !quiet {
-                        eprintln!("herald: output fell behind; {skipped} batches of new messages not printed (they are stored)");
+                        eprintln!("{}", i18n::count("cli.run.lagged", skipped, &[]));
                     }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
@@ -539,13 +592,22 @@ async fn run_engine(store: Store, exit_after: Option<u64>, quiet: bool) -> Resul
 fn report_state(name: &str, state: &SourceState) {
     let name = output::terminal_safe(name);
     match state {
-        SourceState::Connected { .. } => eprintln!("herald: {name}: connected"),
+        SourceState::Connected { .. } => {
+            eprintln!("{}", i18n::text("cli.run.connected", &[("name", &name)]))
+        }
         SourceState::Retrying { at, .. } => {
             let seconds = ((at - now_ms()) as f64 / 1000.0).max(0.0);
-            eprintln!("herald: {name}: reconnecting in {seconds:.1} s");
+            let seconds = format!("{seconds:.1}");
+            eprintln!(
+                "{}",
+                i18n::text(
+                    "cli.run.reconnecting",
+                    &[("name", &name), ("seconds", &seconds)]
+                )
+            );
         }
         SourceState::AuthFailed { .. } => {
-            eprintln!("herald: {name}: credentials refused; fix them and restart (see `herald source list`)")
+            eprintln!("{}", i18n::text("cli.run.auth_failed", &[("name", &name)]))
         }
         _ => {}
     }
@@ -582,7 +644,7 @@ fn selection(ids: &[i64], all: bool, source: Option<i64>) -> Result<Selection> {
         return Ok(source.map_or(Selection::All, |source| Selection::Source(SourceId(source))));
     }
     if ids.is_empty() {
-        bail!("name the message ids, or pass --all");
+        bail!(i18n::text("error.no_ids", &[]));
     }
     Ok(Selection::Ids(ids.iter().copied().map(MessageId).collect()))
 }
@@ -631,32 +693,35 @@ fn messages(store: &Store, command: MessagesCommand) -> Result<ExitCode> {
             store.write(move |transaction| store::delete_messages(transaction, &selection))?
         }
     };
-    println!("{changed} messages changed");
+    println!(
+        "{}",
+        i18n::count("cli.messages.changed", changed as u64, &[])
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 /// `+30m`, `+2h`, `+1d`, `+1w` from now, or an RFC 3339 time.
 fn parse_until(text: &str, now: i64) -> Result<i64> {
+    let quoted = format!("{text:?}");
+    let bad = |key| anyhow!(i18n::text(key, &[("text", &quoted)]));
     if let Some(relative) = text.strip_prefix('+') {
         let (number, unit) = relative.split_at(
             relative
                 .find(|c: char| !c.is_ascii_digit())
                 .unwrap_or(relative.len()),
         );
-        let amount: i64 = number
-            .parse()
-            .map_err(|_| anyhow!("--until {text:?}: expected a number after '+'"))?;
+        let amount: i64 = number.parse().map_err(|_| bad("error.until_number"))?;
         let unit_ms = match unit {
             "m" | "min" => 60_000,
             "h" => 3_600_000,
             "d" => 86_400_000,
             "w" => 7 * 86_400_000,
-            _ => bail!("--until {text:?}: use m, h, d or w, e.g. +2h"),
+            _ => return Err(bad("error.until_unit")),
         };
         return Ok(now + amount * unit_ms);
     }
     let moment = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| anyhow!("--until {text:?}: use +30m, +2h, +1d or an RFC 3339 time like 2026-12-01T09:00:00+08:00"))?;
+        .map_err(|_| bad("error.until_time"))?;
     Ok((moment.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
@@ -679,7 +744,7 @@ fn print_messages(messages: &[herald_core::model::Message], json: bool) -> Resul
         return output::print_json(messages);
     }
     if messages.is_empty() {
-        println!("no messages");
+        println!("{}", i18n::text("cli.messages.none", &[]));
     }
     for message in messages {
         println!("{}", output::message_row(message));
@@ -707,7 +772,8 @@ fn search(store: &Store, args: SearchArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if hits.is_empty() {
-        println!("no messages match {:?}", output::terminal_safe(&args.query));
+        let query = format!("{:?}", output::terminal_safe(&args.query));
+        println!("{}", i18n::text("cli.search.none", &[("query", &query)]));
     }
     let bold = std::io::IsTerminal::is_terminal(&std::io::stdout());
     for hit in &hits {
@@ -730,23 +796,32 @@ fn search(store: &Store, args: SearchArgs) -> Result<ExitCode> {
 // ------------------------------------------------------------ maintenance
 
 fn export(store: &Store, file: &Path) -> Result<ExitCode> {
+    let path = file.display().to_string();
     let count = store::export_jsonl(store, file)
-        .with_context(|| format!("cannot export to {}", file.display()))?;
-    println!("exported {count} messages to {}", file.display());
+        .with_context(|| i18n::text("error.export", &[("path", &path)]))?;
+    println!(
+        "{}",
+        i18n::count("cli.export.done", count, &[("path", &path)])
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 fn import(store: &Store, file: &Path) -> Result<ExitCode> {
     let report = store::import_jsonl(store, file, now_ms())
-        .with_context(|| format!("cannot import {}", file.display()))?;
+        .with_context(|| i18n::text("error.import", &[("path", &file.display().to_string())]))?;
     println!(
-        "imported {} messages ({} already stored)",
-        report.imported, report.duplicates
+        "{}",
+        i18n::count(
+            "cli.import.done",
+            report.imported,
+            &[("duplicates", &report.duplicates.to_string())],
+        )
     );
     for name in &report.sources_created {
+        let name = format!("{:?}", output::terminal_safe(name));
         println!(
-            "created disabled source {:?}; enable it with `herald source enable`",
-            output::terminal_safe(name)
+            "{}",
+            i18n::text("cli.import.source_created", &[("name", &name)])
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -759,22 +834,33 @@ fn stats(store: &Store, json: bool) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for source in &stats.sources {
+        let name = output::terminal_safe(&output::truncate(&source.name, 20));
         println!(
-            "{:>4}  {:<20} {:>9} stored {:>9} unread {:>7} rejected {:>7} malformed",
-            source.id.0,
-            output::terminal_safe(&output::truncate(&source.name, 20)),
-            source.stored,
-            source.unread,
-            source.frames_rejected,
-            source.frames_malformed
+            "{}",
+            i18n::text(
+                "cli.stats.source",
+                &[
+                    ("id", &format!("{:>4}", source.id.0)),
+                    ("name", &format!("{name:<20}")),
+                    ("stored", &format!("{:>9}", source.stored)),
+                    ("unread", &format!("{:>9}", source.unread)),
+                    ("rejected", &format!("{:>7}", source.frames_rejected)),
+                    ("malformed", &format!("{:>7}", source.frames_malformed)),
+                ],
+            )
         );
     }
     println!(
-        "total {} stored, {} unread, {} rejected, {} malformed",
-        stats.totals.stored,
-        stats.totals.unread,
-        stats.totals.frames_rejected,
-        stats.totals.frames_malformed
+        "{}",
+        i18n::text(
+            "cli.stats.total",
+            &[
+                ("stored", &stats.totals.stored.to_string()),
+                ("unread", &stats.totals.unread.to_string()),
+                ("rejected", &stats.totals.frames_rejected.to_string()),
+                ("malformed", &stats.totals.frames_malformed.to_string()),
+            ],
+        )
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -794,15 +880,18 @@ fn retention(store: &Store, args: RetentionArgs) -> Result<ExitCode> {
     if args.json {
         output::print_json(&current)?;
     } else {
-        let age = current
-            .max_age_days
-            .map_or("forever".to_string(), |days| format!("{days} days"));
-        let count = current
-            .max_per_source
-            .map_or("no limit".to_string(), |count| {
-                format!("{count} per source")
-            });
-        println!("messages are kept {age}, {count}; starred messages are always kept");
+        let age = current.max_age_days.map_or_else(
+            || i18n::text("cli.retention.forever", &[]),
+            |days| i18n::count("cli.retention.days", days.into(), &[]),
+        );
+        let count = current.max_per_source.map_or_else(
+            || i18n::text("cli.retention.no_limit", &[]),
+            |count| i18n::count("cli.retention.per_source", count.into(), &[]),
+        );
+        println!(
+            "{}",
+            i18n::text("cli.retention.kept", &[("age", &age), ("count", &count)])
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -811,7 +900,7 @@ fn prune(store: &Store) -> Result<ExitCode> {
     let retention = store.read(store::retention)?;
     let deleted =
         store.write(move |transaction| store::prune(transaction, &retention, now_ms()))?;
-    println!("deleted {deleted} messages");
+    println!("{}", i18n::count("cli.prune.done", deleted as u64, &[]));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -821,8 +910,17 @@ fn check(store: &Store, json: bool) -> Result<ExitCode> {
         output::print_json(&report)?;
     } else {
         println!(
-            "database: {}; search index: {}; counts: {}; {} messages, {} indexed",
-            report.sqlite, report.search_index, report.counts, report.messages, report.indexed
+            "{}",
+            i18n::text(
+                "cli.check.report",
+                &[
+                    ("database", &report.sqlite),
+                    ("search_index", &report.search_index),
+                    ("counts", &report.counts),
+                    ("messages", &report.messages.to_string()),
+                    ("indexed", &report.indexed.to_string()),
+                ],
+            )
         );
     }
     Ok(if report.is_ok() {

@@ -498,6 +498,15 @@ pub struct ProbeView {
     pub listened_secs: u32,
 }
 
+/// The language setting: what the user chose and what that means now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LanguageView {
+    /// `system`, `en` or `zh-CN`.
+    pub choice: String,
+    /// The language text is in now: `en` or `zh-CN` (the OS locale's for `system`).
+    pub language: String,
+}
+
 /// The settings screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SettingsView {
@@ -660,6 +669,7 @@ mod tests {
             SourceSettings,
             ProbeView,
             SettingsView,
+            LanguageView,
             PublishApiView,
             PublishApiInput,
             PublishApiChange,

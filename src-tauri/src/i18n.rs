@@ -10,6 +10,15 @@ static CATALOG: Catalog = Catalog::new(
     include_str!("../locales/zh-CN.json"),
 );
 
+/// Makes the language chosen in the window (stored in the database) the
+/// process's; without a choice, or if it cannot be read, the OS locale's.
+pub fn apply_stored(store: &herald_core::store::Store) {
+    match store.read(herald_core::store::rules::language) {
+        Ok(chosen) => choose(chosen),
+        Err(error) => tracing::warn!(%error, "cannot read the language setting; following the OS"),
+    }
+}
+
 /// The text for `key` in the current language, `{name}` placeholders filled.
 pub fn text(key: &str, args: &[(&str, &str)]) -> String {
     CATALOG.text(key, args)

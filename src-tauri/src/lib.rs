@@ -42,7 +42,8 @@ pub fn run() -> ExitCode {
                 line.push_str(": ");
                 line.push_str(&cause.to_string());
             }
-            eprintln!("herald: {}", output::terminal_safe(&line));
+            let line = output::terminal_safe(&line);
+            eprintln!("{}", i18n::text("cli.prefixed", &[("message", &line)]));
             ExitCode::FAILURE
         }
     }
@@ -93,6 +94,6 @@ fn usage_error(error: clap::Error) -> ExitCode {
         .collect();
     let message = paragraph.join(" ");
     let message = message.trim_start_matches("error: ").trim();
-    eprintln!("herald: {message}; see `herald --help`");
+    eprintln!("{}", i18n::text("cli.usage_error", &[("message", message)]));
     ExitCode::from(2)
 }

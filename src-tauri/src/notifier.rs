@@ -295,7 +295,7 @@ fn render_notice(
                 SummaryKind::CatchUp => "notify.catch_up",
                 SummaryKind::Held => "notify.held",
             };
-            let summary = i18n::count(key, count as u64, &[("source", source.as_str())]);
+            let summary = i18n::count(key, count, &[("source", source.as_str())]);
             Some(Shown {
                 message: latest,
                 summary: crate::output::truncate(&summary, SUMMARY_CHARS),

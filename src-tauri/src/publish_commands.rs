@@ -14,6 +14,7 @@ use herald_core::store::Store;
 use serde::Serialize;
 
 use crate::cli::{PublishApiAction, PublishApiArgs, PublishArgs};
+use crate::i18n;
 use crate::output;
 
 /// Most bytes read from stdin for a message.
@@ -22,15 +23,11 @@ const MAX_STDIN: u64 = 4 << 20;
 pub fn publish(store: &Store, args: PublishArgs) -> Result<ExitCode> {
     let record = admin::publish_source(store)?
         .filter(|record| record.enabled)
-        .ok_or_else(|| {
-            anyhow!(
-                "the publish api is off; turn it on with `herald publish-api on` or in Settings"
-            )
-        })?;
+        .ok_or_else(|| anyhow!(i18n::text("error.publish_api_off", &[])))?;
     let credentials = herald_core::secrets::load(store, record.id, record.secret_store)?;
-    let token = credentials.token.ok_or_else(|| {
-        anyhow!("the publish api has no token; make one with `herald publish-api token`")
-    })?;
+    let token = credentials
+        .token
+        .ok_or_else(|| anyhow!(i18n::text("error.publish_api_no_token", &[])))?;
     let body = match args.message {
         Some(message) => message,
         None if args.title.is_some() => String::new(),
@@ -39,14 +36,21 @@ pub fn publish(store: &Store, args: PublishArgs) -> Result<ExitCode> {
             std::io::stdin()
                 .take(MAX_STDIN)
                 .read_to_string(&mut text)
-                .context("reading the message from stdin")?;
+                .with_context(|| i18n::text("error.read_stdin", &[]))?;
             text
         }
     };
     let port = admin::publish_port(Some(&record));
     let url = url::Url::parse(&format!("http://127.0.0.1:{port}/publish/"))?
         .join(&args.topic)
-        .map_err(|error| anyhow!("topic {:?}: {error}", args.topic))?;
+        .map_err(|error| {
+            let topic = format!("{:?}", args.topic);
+            let error = error.to_string();
+            anyhow!(i18n::text(
+                "error.topic",
+                &[("topic", &topic), ("error", &error)]
+            ))
+        })?;
     let mut headers = vec![
         (
             "Authorization".to_string(),
@@ -88,7 +92,10 @@ pub fn publish(store: &Store, args: PublishArgs) -> Result<ExitCode> {
             1 << 20,
         ))
         .map_err(|error| {
-            anyhow!("{error}\nis Herald running? The publish api listens only while Herald runs (the window, or `herald run --headless`).")
+            anyhow!(i18n::text(
+                "error.publish_unreachable",
+                &[("error", &error.to_string())]
+            ))
         })?;
     let answer: serde_json::Value =
         serde_json::from_slice(&response.body).unwrap_or(serde_json::Value::Null);
@@ -98,19 +105,23 @@ pub fn publish(store: &Store, args: PublishArgs) -> Result<ExitCode> {
             .and_then(serde_json::Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| String::from_utf8_lossy(&response.body).into_owned());
-        bail!(
-            "the publish api refused the message (HTTP {}): {reason}",
-            response.status
-        );
+        bail!(i18n::text(
+            "error.publish_refused",
+            &[
+                ("status", &response.status.to_string()),
+                ("reason", &reason)
+            ]
+        ));
     }
     if args.json {
         output::print_json(&answer)?;
     } else if let Some(id) = answer.get("id") {
-        println!("stored as message {id}");
+        let id = id.to_string();
+        println!("{}", i18n::text("cli.publish.stored", &[("id", &id)]));
     } else if answer.get("duplicate").is_some() {
-        println!("already stored (same message id)");
+        println!("{}", i18n::text("cli.publish.duplicate", &[]));
     } else {
-        println!("dropped by a routing rule");
+        println!("{}", i18n::text("cli.publish.dropped", &[]));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -166,17 +177,21 @@ pub fn publish_api(store: &Store, args: PublishApiArgs) -> Result<ExitCode> {
         output::print_json(&listing)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "publish api: {} on {}",
-        if listing.enabled { "on" } else { "off" },
-        listing.url
-    );
+    let status = if listing.enabled {
+        "cli.publish_api.on"
+    } else {
+        "cli.publish_api.off"
+    };
+    println!("{}", i18n::text(status, &[("url", &listing.url)]));
     if let Some(token) = &listing.token {
-        println!("token: {token}");
-        println!("(shown only now; `herald publish` on this machine finds it by itself)");
+        println!(
+            "{}",
+            i18n::text("cli.publish_api.token", &[("token", token)])
+        );
+        println!("{}", i18n::text("cli.publish_api.token_hint", &[]));
     }
     if args.action.is_some() {
-        println!("a running Herald applies this when it next starts");
+        println!("{}", i18n::text("cli.publish_api.applies_later", &[]));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ use herald_core::store::Store;
 use serde::Serialize;
 
 use crate::cli::{DndArgs, RuleAddArgs, RuleCommand, UrgencyArg};
+use crate::i18n;
 use crate::output;
 
 pub fn rule(store: &Store, command: RuleCommand) -> Result<ExitCode> {
@@ -25,23 +26,39 @@ pub fn rule(store: &Store, command: RuleCommand) -> Result<ExitCode> {
         RuleCommand::List { json } => list(store, json)?,
         RuleCommand::Remove { id } => {
             store.write(move |transaction| stored::remove_rule(transaction, id))?;
-            println!("removed rule {id}");
+            println!(
+                "{}",
+                i18n::text("cli.rule.removed", &[("id", &id.to_string())])
+            );
         }
         RuleCommand::Enable { id } => {
             store.write(move |transaction| {
                 stored::set_rule_enabled(transaction, id, true, now_ms())
             })?;
-            println!("enabled rule {id}");
+            println!(
+                "{}",
+                i18n::text("cli.rule.enabled", &[("id", &id.to_string())])
+            );
         }
         RuleCommand::Disable { id } => {
             store.write(move |transaction| {
                 stored::set_rule_enabled(transaction, id, false, now_ms())
             })?;
-            println!("disabled rule {id}");
+            println!(
+                "{}",
+                i18n::text("cli.rule.disabled", &[("id", &id.to_string())])
+            );
         }
         RuleCommand::Move { id, to } => {
             store.write(move |transaction| stored::move_rule(transaction, id, to))?;
-            println!("moved rule {id} to position {}", to.max(1));
+            let position = to.max(1).to_string();
+            println!(
+                "{}",
+                i18n::text(
+                    "cli.rule.moved",
+                    &[("id", &id.to_string()), ("position", &position)]
+                )
+            );
         }
         RuleCommand::Test { rule, limit, json } => test(store, rule, limit, json)?,
         RuleCommand::Failures { limit, json } => failures(store, limit, json)?,
@@ -119,7 +136,7 @@ fn new_rule(args: RuleAddArgs) -> Result<NewRule> {
         });
     }
     if actions.is_empty() {
-        bail!("a rule needs at least one action: --notify, --silent, --mark-read, --star, --add-tag, --group, --drop, --webhook or --command");
+        bail!(i18n::text("error.rule_needs_action", &[]));
     }
     Ok(NewRule {
         name: args.name,
@@ -134,9 +151,12 @@ const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// `22:00-07:00` and `mon,tue` (or `mon-fri`) into a window.
 pub fn time_window(between: &str, days: Option<&str>) -> Result<TimeWindow> {
-    let (start, end) = between
-        .split_once('-')
-        .ok_or_else(|| anyhow!("--between must look like 22:00-07:00, not {between:?}"))?;
+    let (start, end) = between.split_once('-').ok_or_else(|| {
+        anyhow!(i18n::text(
+            "error.between",
+            &[("between", &format!("{between:?}"))]
+        ))
+    })?;
     let weekdays = match days {
         None => TimeWindow::EVERY_DAY,
         Some(days) => parse_days(days)?,
@@ -151,7 +171,12 @@ pub fn time_window(between: &str, days: Option<&str>) -> Result<TimeWindow> {
 }
 
 fn minute_of_day(text: &str) -> Result<u16> {
-    let bad = || anyhow!("{text:?} is not a time of day like 07:30");
+    let bad = || {
+        anyhow!(i18n::text(
+            "error.time_of_day",
+            &[("text", &format!("{text:?}"))]
+        ))
+    };
     let (hour, minute) = text.trim().split_once(':').ok_or_else(bad)?;
     let hour: u16 = hour.parse().map_err(|_| bad())?;
     let minute: u16 = minute.parse().map_err(|_| bad())?;
@@ -166,7 +191,7 @@ fn day_index(day: &str) -> Result<u8> {
     DAYS.iter()
         .position(|name| day.starts_with(name))
         .map(|index| index as u8)
-        .ok_or_else(|| anyhow!("{day:?} is not a weekday; use mon, tue, wed, thu, fri, sat, sun"))
+        .ok_or_else(|| anyhow!(i18n::text("error.weekday", &[("day", &format!("{day:?}"))])))
 }
 
 fn parse_days(text: &str) -> Result<u8> {
@@ -198,27 +223,54 @@ fn describe_match(matcher: &Match) -> String {
     let mut parts = Vec::new();
     if !matcher.sources.is_empty() {
         let ids: Vec<String> = matcher.sources.iter().map(|id| id.0.to_string()).collect();
-        parts.push(format!("source {}", ids.join("|")));
+        parts.push(i18n::text(
+            "cli.rule.match.sources",
+            &[("ids", &ids.join("|"))],
+        ));
     }
     if !matcher.topics.is_empty() {
-        parts.push(format!("topic {}", matcher.topics.join("|")));
+        let topics = matcher.topics.join("|");
+        parts.push(i18n::text("cli.rule.match.topics", &[("topics", &topics)]));
     }
-    match (matcher.min_priority, matcher.max_priority) {
-        (Some(min), Some(max)) => parts.push(format!("priority {min}–{max}")),
-        (Some(min), None) => parts.push(format!("priority ≥ {min}")),
-        (None, Some(max)) => parts.push(format!("priority ≤ {max}")),
+    let min = matcher.min_priority.map(|min| min.to_string());
+    let max = matcher.max_priority.map(|max| max.to_string());
+    match (min.as_deref(), max.as_deref()) {
+        (Some(min), Some(max)) => parts.push(i18n::text(
+            "cli.rule.match.priority_between",
+            &[("min", min), ("max", max)],
+        )),
+        (Some(min), None) => parts.push(i18n::text("cli.rule.match.priority_min", &[("min", min)])),
+        (None, Some(max)) => parts.push(i18n::text("cli.rule.match.priority_max", &[("max", max)])),
         (None, None) => {}
     }
     if !matcher.tags_any.is_empty() {
-        parts.push(format!("any tag {}", matcher.tags_any.join("|")));
+        let tags = matcher.tags_any.join("|");
+        parts.push(i18n::text("cli.rule.match.any_tag", &[("tags", &tags)]));
     }
     if !matcher.tags_all.is_empty() {
-        parts.push(format!("all tags {}", matcher.tags_all.join("+")));
+        let tags = matcher.tags_all.join("+");
+        parts.push(i18n::text("cli.rule.match.all_tags", &[("tags", &tags)]));
     }
-    for (field, text) in [("title", &matcher.title), ("body", &matcher.body)] {
+    let texts = [
+        (
+            &matcher.title,
+            "cli.rule.match.title_contains",
+            "cli.rule.match.title_regex",
+        ),
+        (
+            &matcher.body,
+            "cli.rule.match.body_contains",
+            "cli.rule.match.body_regex",
+        ),
+    ];
+    for (text, contains, regex) in texts {
         match text {
-            Some(TextMatch::Contains(needle)) => parts.push(format!("{field} contains {needle:?}")),
-            Some(TextMatch::Regex(pattern)) => parts.push(format!("{field} ~ /{pattern}/")),
+            Some(TextMatch::Contains(needle)) => {
+                parts.push(i18n::text(contains, &[("needle", &format!("{needle:?}"))]))
+            }
+            Some(TextMatch::Regex(pattern)) => {
+                parts.push(i18n::text(regex, &[("pattern", pattern)]))
+            }
             None => {}
         }
     }
@@ -235,7 +287,7 @@ fn describe_match(matcher: &Match) -> String {
         ));
     }
     if parts.is_empty() {
-        "every message".into()
+        i18n::text("cli.rule.match.every_message", &[])
     } else {
         parts.join(", ")
     }
@@ -244,29 +296,49 @@ fn describe_match(matcher: &Match) -> String {
 fn describe_action(action: &Action) -> String {
     match action {
         Action::Notify { urgency, sound } => {
-            let mut text = "notify".to_string();
-            if let Some(urgency) = urgency {
-                text.push_str(&format!(" ({urgency:?})").to_lowercase());
-            }
+            let mut text = match urgency {
+                None => i18n::text("cli.rule.action.notify", &[]),
+                Some(urgency) => {
+                    let urgency = match urgency {
+                        Urgency::Low => "cli.rule.urgency.low",
+                        Urgency::Normal => "cli.rule.urgency.normal",
+                        Urgency::Critical => "cli.rule.urgency.critical",
+                    };
+                    let urgency = i18n::text(urgency, &[]);
+                    i18n::text("cli.rule.action.notify_urgency", &[("urgency", &urgency)])
+                }
+            };
             if let Some(sound) = sound {
-                text.push_str(&format!(" sound {sound}"));
+                let sound = i18n::text("cli.rule.action.sound", &[("sound", sound)]);
+                text.push_str(&format!(" {sound}"));
             }
             text
         }
-        Action::StoreSilently => "silent".into(),
-        Action::MarkRead => "mark read".into(),
-        Action::Star => "star".into(),
-        Action::AddTag { tag } => format!("tag {tag}"),
-        Action::SetGroup { group } => format!("group {group}"),
-        Action::Drop => "drop".into(),
-        Action::Webhook { url, .. } => format!(
-            "webhook {}",
-            url::Url::parse(url)
+        Action::StoreSilently => i18n::text("cli.rule.action.silent", &[]),
+        Action::MarkRead => i18n::text("cli.rule.action.mark_read", &[]),
+        Action::Star => i18n::text("cli.rule.action.star", &[]),
+        Action::AddTag { tag } => tag_text(tag),
+        Action::SetGroup { group } => group_text(group),
+        Action::Drop => i18n::text("cli.rule.action.drop", &[]),
+        Action::Webhook { url, .. } => {
+            let url = url::Url::parse(url)
                 .map(|url| herald_core::source::http::redacted(&url))
-                .unwrap_or_default()
+                .unwrap_or_default();
+            i18n::text("cli.rule.action.webhook", &[("url", &url)])
+        }
+        Action::Command { program, args, .. } => i18n::text(
+            "cli.rule.action.command",
+            &[("program", program), ("args", &args.join(" "))],
         ),
-        Action::Command { program, args, .. } => format!("run {program} {}", args.join(" ")),
     }
+}
+
+fn tag_text(tag: &str) -> String {
+    i18n::text("cli.rule.action.tag", &[("tag", tag)])
+}
+
+fn group_text(group: &str) -> String {
+    i18n::text("cli.rule.action.group", &[("group", group)])
 }
 
 fn list(store: &Store, json: bool) -> Result<()> {
@@ -275,25 +347,34 @@ fn list(store: &Store, json: bool) -> Result<()> {
         return output::print_json(&rules);
     }
     if rules.is_empty() {
-        println!(
-            "no rules yet: every message is stored and notified; add one with `herald rule add`"
-        );
+        println!("{}", i18n::text("cli.rule.none", &[]));
         return Ok(());
     }
     for (position, rule) in rules.iter().enumerate() {
         let actions: Vec<String> = rule.actions.iter().map(describe_action).collect();
+        let state = if rule.enabled {
+            i18n::text("cli.rule.on", &[])
+        } else {
+            i18n::text("cli.rule.off", &[])
+        };
+        let stop = if rule.stop {
+            format!("  {}", i18n::text("cli.rule.stop", &[]))
+        } else {
+            String::new()
+        };
         println!(
             "{:>2}. #{:<4} {:<3} {}{}",
             position + 1,
             rule.id,
-            if rule.enabled { "on" } else { "off" },
+            state,
             output::terminal_safe(&rule.name),
-            if rule.stop { "  (stop)" } else { "" }
+            stop
         );
+        let when = output::terminal_safe(&describe_match(&rule.matcher));
+        let actions = output::terminal_safe(&actions.join(", "));
         println!(
-            "          when {} → {}",
-            output::terminal_safe(&describe_match(&rule.matcher)),
-            output::terminal_safe(&actions.join(", "))
+            "          {}",
+            i18n::text("cli.rule.when", &[("match", &when), ("actions", &actions)])
         );
     }
     Ok(())
@@ -314,7 +395,7 @@ fn test(store: &Store, only: Option<i64>, limit: usize, json: bool) -> Result<()
     if let Some(id) = only {
         rules.retain(|rule| rule.id == id);
         if rules.is_empty() {
-            bail!("there is no rule {id}; see `herald rule list`");
+            bail!(i18n::text("error.no_rule", &[("id", &id.to_string())]));
         }
         rules[0].enabled = true;
     }
@@ -347,26 +428,36 @@ fn test(store: &Store, only: Option<i64>, limit: usize, json: bool) -> Result<()
         }));
     }
     println!(
-        "{} of the newest {} messages match",
-        tested.len(),
-        preview.scanned
+        "{}",
+        i18n::text(
+            "cli.rule.test_summary",
+            &[
+                ("matched", &tested.len().to_string()),
+                ("scanned", &preview.scanned.to_string()),
+            ],
+        )
     );
     for message in &tested {
         let decision = &message.decision;
         let mut effects = Vec::new();
         if decision.drop {
-            effects.push("drop".to_string());
+            effects.push(i18n::text("cli.rule.action.drop", &[]));
         } else {
-            effects.push(if decision.notify { "notify" } else { "silent" }.to_string());
+            let delivery = if decision.notify {
+                "cli.rule.action.notify"
+            } else {
+                "cli.rule.action.silent"
+            };
+            effects.push(i18n::text(delivery, &[]));
             if decision.mark_read {
-                effects.push("mark read".into());
+                effects.push(i18n::text("cli.rule.action.mark_read", &[]));
             }
             if decision.star {
-                effects.push("star".into());
+                effects.push(i18n::text("cli.rule.action.star", &[]));
             }
-            effects.extend(decision.add_tags.iter().map(|tag| format!("tag {tag}")));
+            effects.extend(decision.add_tags.iter().map(|tag| tag_text(tag)));
             if let Some(group) = &decision.group {
-                effects.push(format!("group {group}"));
+                effects.push(group_text(group));
             }
             effects.extend(
                 decision
@@ -395,18 +486,26 @@ fn failures(store: &Store, limit: u32, json: bool) -> Result<()> {
         return output::print_json(&failures);
     }
     if failures.is_empty() {
-        println!("no failed deliveries");
+        println!("{}", i18n::text("cli.rule.no_failures", &[]));
     }
     for failure in &failures {
         println!(
-            "{}  {} {} (rule {}, message {}, {} attempts): {}",
-            output::local_time(failure.failed_at),
-            failure.kind,
-            output::terminal_safe(&failure.target),
-            output::terminal_safe(&failure.rule_name),
-            failure.message_id.unwrap_or_default(),
-            failure.attempts,
-            output::terminal_safe(&failure.error)
+            "{}",
+            i18n::count(
+                "cli.rule.failure",
+                failure.attempts.into(),
+                &[
+                    ("time", &output::local_time(failure.failed_at)),
+                    ("kind", &failure.kind),
+                    ("target", &output::terminal_safe(&failure.target)),
+                    ("rule", &output::terminal_safe(&failure.rule_name)),
+                    (
+                        "message",
+                        &failure.message_id.unwrap_or_default().to_string()
+                    ),
+                    ("error", &output::terminal_safe(&failure.error)),
+                ],
+            )
         );
     }
     Ok(())
@@ -446,21 +545,24 @@ pub fn dnd(store: &Store, args: DndArgs) -> Result<ExitCode> {
     if args.json {
         output::print_json(&state)?;
     } else if !state.on {
-        println!("notifications are on");
+        println!("{}", i18n::text("cli.dnd.off", &[]));
     } else if let Some(until) = state.until {
-        println!(
-            "notifications are paused until {}",
-            output::local_time(until)
-        );
+        let time = output::local_time(until);
+        println!("{}", i18n::text("cli.dnd.until", &[("time", &time)]));
     } else {
-        println!("notifications are paused until you resume them (`herald dnd off`)");
+        println!("{}", i18n::text("cli.dnd.on", &[]));
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `30m`, `2h`, `1d` (or a bare number of minutes) in milliseconds.
 fn parse_duration_ms(text: &str) -> Result<i64> {
-    let bad = || anyhow!("{text:?} is not on, off, tomorrow or a duration like 30m, 2h, 1d");
+    let bad = || {
+        anyhow!(i18n::text(
+            "error.dnd_state",
+            &[("text", &format!("{text:?}"))]
+        ))
+    };
     let (number, unit) = text.split_at(
         text.find(|c: char| !c.is_ascii_digit())
             .unwrap_or(text.len()),

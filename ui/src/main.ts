@@ -22,6 +22,15 @@ if (!target) throw new Error("index.html has no #app element");
 const theme = new ThemeStore();
 devOverrides(theme);
 const backend = await chooseBackend();
+// The first paint is in the chosen language: the backend keeps the choice,
+// shared with the tray and notifications. A `?lang=` override (browser
+// preview) wins, and a failure leaves the browser's language.
+if (insideTauri() || !new URLSearchParams(window.location.search).has("lang")) {
+  await backend
+    .getLanguage()
+    .then((view) => i18n.apply(view))
+    .catch((reason: unknown) => console.error("get_language failed", reason));
+}
 // The window starts hidden so it never flashes an empty frame; it shows
 // itself once the first screen's data is in the DOM. A timer, not an
 // animation frame: a hidden webview may never run animation frames.

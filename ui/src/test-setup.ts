@@ -5,6 +5,7 @@ import { i18n } from "./stores/i18n.svelte";
 beforeEach(() => {
   localStorage.clear();
   i18n.lang = "en";
+  i18n.choice = "system";
   i18n.now = Date.now();
   document.documentElement.className = "";
 });

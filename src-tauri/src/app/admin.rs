@@ -22,6 +22,7 @@ use crate::dto::{
     PublishApiChange, PublishApiInput, PublishApiView, SettingsView, SourceInput, SourceSettings,
     SourceView, StoredCredentials,
 };
+use crate::i18n;
 
 type Result<T> = std::result::Result<T, AppError>;
 
@@ -56,7 +57,12 @@ async fn blocking<R: Send + 'static>(
 ) -> Result<R> {
     tauri::async_runtime::spawn_blocking(job)
         .await
-        .map_err(|error| AppError::Invalid(format!("the task failed: {error}")))?
+        .map_err(|error| {
+            AppError::Invalid(i18n::text(
+                "error.task_failed",
+                &[("error", &error.to_string())],
+            ))
+        })?
 }
 
 fn optional(text: &str) -> Option<String> {
@@ -112,7 +118,10 @@ fn draft(input: &SourceInput, existing: Option<&SourceConfig>) -> Result<SourceD
                 .map(|(_, value)| value.clone())
                 .ok_or_else(|| AppError::Field {
                     field: "headers",
-                    message: format!("give the header {name:?} a value"),
+                    message: i18n::text(
+                        "error.header_needs_value",
+                        &[("name", &format!("{name:?}"))],
+                    ),
                 })?,
         };
         headers.push((name, value));
@@ -413,9 +422,7 @@ pub async fn set_retention(
     max_per_source: Option<u32>,
 ) -> Result<usize> {
     if max_age_days == Some(0) || max_per_source == Some(0) {
-        return Err(AppError::Invalid(
-            "a limit must be at least 1; leave it empty to keep everything".into(),
-        ));
+        return Err(AppError::Invalid(i18n::text("error.retention_limit", &[])));
     }
     let retention = Retention {
         max_age_days,
@@ -440,7 +447,12 @@ pub async fn set_autostart(app: tauri::AppHandle, enabled: bool) -> Result<()> {
     } else {
         autolaunch.disable()
     };
-    result.map_err(|error| AppError::Invalid(format!("cannot change start at login: {error}")))
+    result.map_err(|error| {
+        AppError::Invalid(i18n::text(
+            "error.autostart",
+            &[("error", &error.to_string())],
+        ))
+    })
 }
 
 /// Writes every message as JSON Lines into the export folder.
@@ -450,7 +462,13 @@ pub async fn export_messages(state: State<'_, AppState>) -> Result<ExportView> {
     let store = state.store.clone();
     blocking(move || {
         std::fs::create_dir_all(&directory).map_err(|error| {
-            AppError::Invalid(format!("cannot create {}: {error}", directory.display()))
+            AppError::Invalid(i18n::text(
+                "error.create_directory",
+                &[
+                    ("path", &directory.display().to_string()),
+                    ("error", &error.to_string()),
+                ],
+            ))
         })?;
         let stamp = time::OffsetDateTime::now_utc();
         let name = format!(
@@ -480,9 +498,9 @@ pub async fn import_messages(
     contents: String,
 ) -> Result<ImportView> {
     if contents.len() > MAX_IMPORT_BYTES {
-        return Err(AppError::Invalid(format!(
-            "the file is over {} MiB; import it with `herald import FILE`",
-            MAX_IMPORT_BYTES >> 20
+        return Err(AppError::Invalid(i18n::text(
+            "error.import_too_large",
+            &[("size", &(MAX_IMPORT_BYTES >> 20).to_string())],
         )));
     }
     let store = state.store.clone();
@@ -490,7 +508,7 @@ pub async fn import_messages(
         let report = store::import_from(
             &store,
             std::io::Cursor::new(contents.as_bytes()),
-            "the file",
+            &i18n::text("error.import_origin", &[]),
             now_ms(),
         )?;
         Ok(ImportView {

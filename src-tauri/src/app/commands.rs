@@ -12,6 +12,7 @@ use super::{AppError, AppState};
 use crate::dto::{
     safe_link, ListQuery, MessageDetail, MessagePage, MessageRow, SourceView, UiEvent,
 };
+use crate::i18n;
 
 type Result<T> = std::result::Result<T, AppError>;
 
@@ -24,7 +25,7 @@ pub(super) fn counts_changed(app: &AppHandle) {
 
 fn ids(ids: Vec<i64>) -> Result<Selection> {
     if ids.is_empty() {
-        return Err(AppError::Invalid("no messages selected".into()));
+        return Err(AppError::Invalid(i18n::text("error.no_selection", &[])));
     }
     Ok(Selection::Ids(ids.into_iter().map(MessageId).collect()))
 }
@@ -150,9 +151,7 @@ pub async fn snooze(
     until: Option<i64>,
 ) -> Result<usize> {
     if until.is_some_and(|until| until <= now_ms()) {
-        return Err(AppError::Invalid(
-            "pick a time in the future to snooze until".into(),
-        ));
+        return Err(AppError::Invalid(i18n::text("error.snooze_past", &[])));
     }
     let selection = self::ids(ids)?;
     let changed = state
@@ -181,12 +180,14 @@ pub async fn delete_messages(
 /// Opens a link in the system browser; only http, https and mailto.
 #[tauri::command]
 pub async fn open_link(app: AppHandle, url: String) -> Result<()> {
-    let url = safe_link(&url).ok_or_else(|| {
-        AppError::Invalid("only http, https and mailto links can be opened".into())
-    })?;
-    app.opener()
-        .open_url(url, None::<&str>)
-        .map_err(|error| AppError::Invalid(format!("cannot open the link: {error}")))
+    let url =
+        safe_link(&url).ok_or_else(|| AppError::Invalid(i18n::text("error.unsafe_link", &[])))?;
+    app.opener().open_url(url, None::<&str>).map_err(|error| {
+        AppError::Invalid(i18n::text(
+            "error.open_link",
+            &[("error", &error.to_string())],
+        ))
+    })
 }
 
 /// Sends a message's `http` action. The UI asks the user first. Only the
@@ -208,13 +209,13 @@ pub async fn run_http_action(
         .and_then(serde_json::Value::as_array)
         .and_then(|actions| actions.get(index))
         .filter(|action| action.get("action").and_then(serde_json::Value::as_str) == Some("http"))
-        .ok_or_else(|| AppError::Invalid("that message has no such http action".into()))?;
+        .ok_or_else(|| AppError::Invalid(i18n::text("error.no_http_action", &[])))?;
     let url = action
         .get("url")
         .and_then(serde_json::Value::as_str)
         .and_then(safe_link)
         .filter(|url| url.starts_with("http"))
-        .ok_or_else(|| AppError::Invalid("the action's url is not an http or https link".into()))?;
+        .ok_or_else(|| AppError::Invalid(i18n::text("error.action_url", &[])))?;
     let url = url::Url::parse(&url).map_err(|error| AppError::Invalid(error.to_string()))?;
     let method = action
         .get("method")
@@ -274,7 +275,10 @@ pub async fn start_demo_feed(state: &AppState) -> Result<i64> {
         let feed = herald_core::demo::DemoFeed::start(Duration::from_secs(4), now_ms() / 1000)
             .await
             .map_err(|error| {
-                AppError::Network(format!("cannot start the demo feed on loopback: {error}"))
+                AppError::Network(i18n::text(
+                    "error.demo_feed_failed",
+                    &[("error", &error.to_string())],
+                ))
             })?;
         *demo = Some(feed);
     }

@@ -9,6 +9,7 @@ mod admin;
 mod commands;
 mod error;
 mod events;
+mod language;
 mod routing;
 mod storage;
 mod tray;
@@ -188,9 +189,7 @@ fn require_display() -> anyhow::Result<()> {
         && std::env::var_os("DISPLAY").is_none()
         && std::env::var_os("WAYLAND_DISPLAY").is_none()
     {
-        anyhow::bail!(
-            "no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset); run the engine alone with `herald run --headless`"
-        );
+        anyhow::bail!(crate::i18n::text("error.no_display", &[]));
     }
     Ok(())
 }
@@ -201,11 +200,18 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
     let database = data_dir.join("herald.db");
     let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
     let (store, set_aside) = Store::open_or_set_aside(&database, BatchLimits::default())
-        .with_context(|| format!("cannot open the database {}", database.display()))?;
+        .with_context(|| {
+            crate::i18n::text(
+                "error.open_database",
+                &[("path", &database.display().to_string())],
+            )
+        })?;
+    crate::i18n::apply_stored(&store);
     if let Some(set_aside) = &set_aside {
+        let notice = crate::commands::set_aside_notice(&database, set_aside);
         eprintln!(
-            "herald: {}",
-            crate::commands::set_aside_notice(&database, set_aside)
+            "{}",
+            crate::i18n::text("cli.prefixed", &[("message", &notice)])
         );
     }
     let app = tauri::Builder::default()
@@ -355,9 +361,11 @@ pub fn run(data_dir: &Path, options: WindowOptions) -> anyhow::Result<()> {
             routing::mute_source,
             routing::set_sources_paused,
             storage::get_storage,
+            language::get_language,
+            language::set_language,
         ])
         .build(tauri::generate_context!())
-        .context("cannot start the window")?;
+        .with_context(|| crate::i18n::text("error.start_window", &[]))?;
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {
             if let Some(state) = handle.try_state::<AppState>() {

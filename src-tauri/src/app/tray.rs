@@ -8,7 +8,7 @@
 //! reports no clicks), so "Open Herald" is the first item; elsewhere a left
 //! click shows or hides the window.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use herald_core::model::now_ms;
@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 
 use super::AppState;
 use crate::dto::PauseInput;
-use crate::i18n::text;
+use crate::i18n::{self, text, Language};
 
 /// The tray's id; the Linux item's DBus path ends in `tray_icon_tray_app_herald`.
 pub const TRAY_ID: &str = "herald";
@@ -74,13 +74,43 @@ impl TrayAction {
 const ICON: &[u8] = include_bytes!("../../../icons/tray.png");
 const ICON_UNREAD: &[u8] = include_bytes!("../../../icons/tray-unread.png");
 
-/// The tray and the items whose labels change.
+/// The tray and its items: some labels follow the state, and all of them
+/// follow the language.
 pub struct Tray {
     icon: TrayIcon<Wry>,
     open: MenuItem<Wry>,
+    mark_all: MenuItem<Wry>,
+    pause: Submenu<Wry>,
+    hour: MenuItem<Wry>,
+    tomorrow: MenuItem<Wry>,
+    forever: MenuItem<Wry>,
     resume: MenuItem<Wry>,
     sources: MenuItem<Wry>,
+    quit: MenuItem<Wry>,
+    /// The language the fixed labels are in.
+    language: Mutex<Language>,
     dirty: Arc<Notify>,
+}
+
+impl Tray {
+    /// Relabels the items whose text never changes otherwise, when the
+    /// language has changed since they were labelled.
+    fn follow_language(&self) {
+        let now = i18n::language();
+        let Ok(mut labelled) = self.language.lock() else {
+            return;
+        };
+        if *labelled == now {
+            return;
+        }
+        *labelled = now;
+        let _ = self.mark_all.set_text(text("tray.mark_all_read", &[]));
+        let _ = self.pause.set_text(text("tray.pause", &[]));
+        let _ = self.hour.set_text(text("tray.pause_hour", &[]));
+        let _ = self.tomorrow.set_text(text("tray.pause_tomorrow", &[]));
+        let _ = self.forever.set_text(text("tray.pause_forever", &[]));
+        let _ = self.quit.set_text(text("tray.quit", &[]));
+    }
 }
 
 fn item(app: &AppHandle, action: TrayAction, label: &str) -> tauri::Result<MenuItem<Wry>> {
@@ -163,8 +193,15 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
     app.manage(Tray {
         icon,
         open,
+        mark_all,
+        pause,
+        hour,
+        tomorrow,
+        forever,
         resume,
         sources,
+        quit,
+        language: Mutex::new(i18n::language()),
         dirty: dirty.clone(),
     });
     let handle = app.clone();
@@ -206,6 +243,7 @@ async fn update(app: &AppHandle) {
     let Ok((unread, quiet)) = read else {
         return;
     };
+    tray.follow_language();
     let now = now_ms();
     let count = unread.to_string();
     if unread > 0 {

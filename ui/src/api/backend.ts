@@ -16,6 +16,7 @@ import type { PublishApiChange } from "../bindings/PublishApiChange";
 import type { PublishApiInput } from "../bindings/PublishApiInput";
 import type { PublishApiView } from "../bindings/PublishApiView";
 import type { SettingsView } from "../bindings/SettingsView";
+import type { LanguageView } from "../bindings/LanguageView";
 import type { SourceInput } from "../bindings/SourceInput";
 import type { SourceSettings } from "../bindings/SourceSettings";
 import type { DeliveryFailureView } from "../bindings/DeliveryFailureView";
@@ -75,6 +76,10 @@ export interface Backend {
   setRetention(maxAgeDays: number | null, maxPerSource: number | null): Promise<void>;
   /** `set_autostart {enabled}`: start Herald at login. */
   setAutostart(enabled: boolean): Promise<void>;
+  /** `get_language`: the chosen language and what it means now; the tray, notifications and CLI share it. */
+  getLanguage(): Promise<LanguageView>;
+  /** `set_language {choice}`: `system`, `en` or `zh-CN`; the tray and notifications follow at once. */
+  setLanguage(choice: string): Promise<LanguageView>;
   /** `get_publish_api`: the local publish API's settings and state; never its token. */
   getPublishApi(): Promise<PublishApiView>;
   /**

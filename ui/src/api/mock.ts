@@ -34,6 +34,7 @@ import type { RuleInput } from "../bindings/RuleInput";
 import type { RulePreview } from "../bindings/RulePreview";
 import type { RuleView } from "../bindings/RuleView";
 import type { SettingsView } from "../bindings/SettingsView";
+import type { LanguageView } from "../bindings/LanguageView";
 import type { SourceInput } from "../bindings/SourceInput";
 import type { SourceSettings } from "../bindings/SourceSettings";
 import type { SourceView } from "../bindings/SourceView";
@@ -81,6 +82,8 @@ export type MockOptions = {
   openInBrowser?: boolean;
   /** Starting settings; the rest take the defaults of a fresh install. */
   settings?: Partial<SettingsView>;
+  /** The stored language choice (default `system`), and the OS locale `system` means (default the browser's). */
+  language?: { choice?: string; system?: string };
   /** Start with the demo's routing rules (the default when there are demo sources). */
   rules?: boolean;
   /** Why desktop notifications cannot be shown, as `QuietView.notifier_error`. */
@@ -130,6 +133,9 @@ export class MockBackend implements Backend {
   readonly savedInputs: SourceInput[] = [];
   readonly testedInputs: SourceInput[] = [];
   settings: SettingsView;
+  /** The stored language choice, as the backend keeps it. */
+  languageChoice: string;
+  private readonly systemLocale: string;
   /** How many times the UI said its first screen is painted. */
   windowReadyCalls = 0;
   /** What the last `exportMessages` "wrote", so a test can import it back. */
@@ -169,6 +175,8 @@ export class MockBackend implements Backend {
     const withSources = options.sources ?? true;
     this.sources = withSources ? DEMO_SOURCES.map(copySource) : [];
     this.settings = { ...DEFAULT_SETTINGS, ...options.settings };
+    this.languageChoice = options.language?.choice ?? "system";
+    this.systemLocale = options.language?.system ?? globalThis.navigator?.language ?? "en";
     const database = `${this.settings.data_dir}/herald.db`;
     const damaged = options.damagedDatabase ?? null;
     this.storage = {
@@ -742,6 +750,23 @@ export class MockBackend implements Backend {
   async setAutostart(enabled: boolean): Promise<void> {
     await this.enter("set_autostart");
     this.settings = { ...this.settings, autostart: enabled };
+  }
+
+  private languageView(): LanguageView {
+    const system = this.systemLocale.toLowerCase().startsWith("zh") ? "zh-CN" : "en";
+    return { choice: this.languageChoice, language: this.languageChoice === "system" ? system : this.languageChoice };
+  }
+
+  async getLanguage(): Promise<LanguageView> {
+    await this.enter("get_language");
+    return this.languageView();
+  }
+
+  async setLanguage(choice: string): Promise<LanguageView> {
+    await this.enter("set_language");
+    if (!["system", "en", "zh-CN"].includes(choice)) throw new BackendError("invalid", `unknown language ${JSON.stringify(choice)}`);
+    this.languageChoice = choice;
+    return this.languageView();
   }
 
   async exportMessages(): Promise<ExportView> {

@@ -11,6 +11,7 @@ import type { ProbeView } from "../bindings/ProbeView";
 import type { PublishApiChange } from "../bindings/PublishApiChange";
 import type { PublishApiView } from "../bindings/PublishApiView";
 import type { SettingsView } from "../bindings/SettingsView";
+import type { LanguageView } from "../bindings/LanguageView";
 import type { SourceSettings } from "../bindings/SourceSettings";
 import type { DeliveryFailureView } from "../bindings/DeliveryFailureView";
 import type { PolicyInput } from "../bindings/PolicyInput";
@@ -54,6 +55,8 @@ export function tauriBackend(): Backend {
     setRetention: (maxAgeDays, maxPerSource) =>
       call<void>("set_retention", { maxAgeDays, maxPerSource }),
     setAutostart: (enabled) => call<void>("set_autostart", { enabled }),
+    getLanguage: () => call<LanguageView>("get_language"),
+    setLanguage: (choice) => call<LanguageView>("set_language", { choice }),
     getPublishApi: () => call<PublishApiView>("get_publish_api"),
     setPublishApi: (input) => call<PublishApiChange>("set_publish_api", { input }),
     regeneratePublishToken: () => call<PublishApiChange>("regenerate_publish_token"),

@@ -48,15 +48,25 @@ describe("SettingsPanel", () => {
   });
 
   it("switches theme and language through their stores", async () => {
-    const { theme } = await setup();
+    const { theme, mock } = await setup();
     await fireEvent.change(screen.getByTestId("settings-theme"), { target: { value: "dark" } });
     expect(theme.choice).toBe("dark");
     expect(document.documentElement.classList.contains("dark")).toBe(true);
     expect(localStorage.getItem("herald.theme")).toBe("dark");
     await fireEvent.change(screen.getByTestId("settings-language"), { target: { value: "zh-CN" } });
-    expect(i18n.lang).toBe("zh-CN");
-    expect(localStorage.getItem("herald.language")).toBe("zh-CN");
+    await waitFor(() => expect(i18n.lang).toBe("zh-CN"));
+    expect(mock.languageChoice, "the backend keeps the choice, for the tray and notifications").toBe("zh-CN");
     expect(screen.getByRole("heading", { level: 1 }).textContent).toBe("设置");
+    await fireEvent.change(screen.getByTestId("settings-language"), { target: { value: "system" } });
+    await waitFor(() => expect(i18n.choice).toBe("system"));
+    expect(mock.languageChoice).toBe("system");
+  });
+
+  it("keeps the language when the backend refuses to switch", async () => {
+    await setup({ failing: ["set_language"] });
+    await fireEvent.change(screen.getByTestId("settings-language"), { target: { value: "zh-CN" } });
+    await waitFor(() => expect(screen.getByTestId("settings-language-error")).toBeTruthy());
+    expect(i18n.lang).toBe("en");
   });
 
   it("turns start at login on", async () => {

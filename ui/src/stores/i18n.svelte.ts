@@ -4,12 +4,20 @@
  * and a value shaped `{ one, other }` is a plural chosen by `params.count`
  * with `Intl.PluralRules`. Dates and relative times use `Intl` in the chosen
  * language. Reading `lang` or `now` inside a component makes it follow them.
+ *
+ * The choice of language belongs to the backend, which shares it with the
+ * tray, notifications and the command line: the window reads it before its
+ * first paint (`apply`) and sends changes there (Settings).
  */
 import en from "../locales/en.json";
 import zhCN from "../locales/zh-CN.json";
+import type { LanguageView } from "../bindings/LanguageView";
 
 export const LANGUAGES = ["en", "zh-CN"] as const;
 export type Language = (typeof LANGUAGES)[number];
+/** What the user picks: a language, or the operating system's. */
+export const LANGUAGE_CHOICES = ["system", ...LANGUAGES] as const;
+export type LanguageChoice = (typeof LANGUAGE_CHOICES)[number];
 
 type PluralForms = { one: string; other: string };
 type Catalog = typeof en;
@@ -33,7 +41,6 @@ export type Params = Record<string, string | number>;
 export type Part = { text: string; param: string | null };
 
 const CATALOGS: Record<Language, unknown> = { en, "zh-CN": zhCN };
-const STORAGE_KEY = "herald.language";
 
 /** `zh`, `zh-TW`, `zh-Hans-CN`… all read Simplified Chinese; everything else English. */
 export function languageFor(tag: string | undefined | null): Language {
@@ -62,17 +69,10 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-function storedLanguage(): Language | null {
-  try {
-    const stored = globalThis.localStorage?.getItem(STORAGE_KEY);
-    return stored && (LANGUAGES as readonly string[]).includes(stored) ? (stored as Language) : null;
-  } catch {
-    return null;
-  }
-}
-
 export class I18n {
   lang = $state<Language>("en");
+  /** What the user chose; `lang` is what it means now. */
+  choice = $state<LanguageChoice>("system");
   /** Wall-clock "now" for relative times, ticking every 30 s while the app runs. */
   now = $state(Date.now());
 
@@ -81,17 +81,14 @@ export class I18n {
   private formatters = new Map<string, unknown>();
 
   constructor(initial?: Language) {
-    this.lang = initial ?? storedLanguage() ?? languageFor(globalThis.navigator?.language);
+    this.lang = initial ?? languageFor(globalThis.navigator?.language);
     this.applyToDocument();
   }
 
-  setLanguage(language: Language): void {
-    this.lang = language;
-    try {
-      globalThis.localStorage?.setItem(STORAGE_KEY, language);
-    } catch {
-      // Private windows may refuse storage; the choice then lasts for this session.
-    }
+  /** Takes the backend's word on the language: the stored choice and what it resolves to. */
+  apply(view: LanguageView): void {
+    this.choice = (LANGUAGE_CHOICES as readonly string[]).includes(view.choice) ? (view.choice as LanguageChoice) : "system";
+    this.lang = languageFor(view.language);
     this.applyToDocument();
   }
 
@@ -171,6 +168,10 @@ export class I18n {
   private dateFormat(options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
     return this.cached("date", options, () => new Intl.DateTimeFormat(this.lang, options));
   }
+
+  /** Orders text as the language does (Chinese by pinyin), for sorting: `names.sort(i18n.compare)`. */
+  compare = (a: string, b: string): number =>
+    this.cached("collator", {}, () => new Intl.Collator(this.lang, { numeric: true })).compare(a, b);
 
   number(value: number): string {
     return this.cached("number", {}, () => new Intl.NumberFormat(this.lang)).format(value);

@@ -50,14 +50,23 @@ describe("i18n", () => {
     expect(make("en").t("no.such.key" as never)).toBe("no.such.key");
   });
 
-  it("switches language at runtime and remembers it", () => {
+  it("switches language at runtime to what the backend says", () => {
     const i18n = make("en");
     expect(i18n.t("nav.inbox")).toBe("Inbox");
-    i18n.setLanguage("zh-CN");
+    i18n.apply({ choice: "system", language: "zh-CN" });
     expect(i18n.t("nav.inbox")).toBe("收件箱");
-    expect(localStorage.getItem("herald.language")).toBe("zh-CN");
+    expect(i18n.choice).toBe("system");
     expect(document.documentElement.lang).toBe("zh-CN");
-    expect(new I18n().lang).toBe("zh-CN");
+    i18n.apply({ choice: "en", language: "en" });
+    expect([i18n.choice, i18n.lang]).toEqual(["en", "en"]);
+    i18n.apply({ choice: "tlh", language: "tlh" });
+    expect([i18n.choice, i18n.lang], "an unknown choice from a newer backend reads as the system's, in English").toEqual(["system", "en"]);
+  });
+
+  it("sorts as the language does", () => {
+    const names = ["重庆", "北京", "上海", "item 10", "item 9"];
+    // By pinyin (bei, chong, shang), not by code point (上 < 北 < 重), and numbers by value.
+    expect([...names].sort(make("zh-CN").compare)).toEqual(["北京", "重庆", "上海", "item 9", "item 10"]);
   });
 
   it("reads every Chinese browser language as Simplified Chinese", () => {

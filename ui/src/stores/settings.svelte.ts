@@ -1,11 +1,14 @@
 /**
  * The settings screen's backend half: retention, start at login, export and
- * import. Theme and language are the browser-side stores' (`ThemeStore`,
- * `i18n`), kept in localStorage, since Rust never needs them.
+ * import, and the language (shared with the tray, notifications and the
+ * command line, so kept by the backend; `i18n` follows it). The theme is
+ * the browser-side `ThemeStore`'s, kept in localStorage, since Rust never
+ * needs it.
  */
 import type { ExportView } from "../bindings/ExportView";
 import type { ImportView } from "../bindings/ImportView";
 import type { SettingsView } from "../bindings/SettingsView";
+import { i18n, type LanguageChoice } from "./i18n.svelte";
 import { BackendError, type Backend } from "../api/backend";
 import { parseLimit } from "../lib/form";
 
@@ -26,6 +29,7 @@ export class SettingsStore {
   retentionInvalid = $state.raw<{ maxAge: boolean; maxPerSource: boolean }>({ maxAge: false, maxPerSource: false });
   retention = $state.raw<Task<true>>(idle());
   autostart = $state.raw<Task<true>>(idle());
+  language = $state.raw<Task<true>>(idle());
   exported = $state.raw<Task<ExportView>>(idle());
   imported = $state.raw<Task<ImportView>>(idle());
 
@@ -87,6 +91,17 @@ export class SettingsStore {
     } catch (reason) {
       this.view = { ...this.view, autostart: previous.autostart };
       this.autostart = { busy: false, result: null, error: BackendError.from(reason) };
+    }
+  }
+
+  /** Switches the whole app (window, tray, notifications, CLI) to `choice`; the window follows once the backend has it. */
+  async setLanguage(choice: LanguageChoice): Promise<void> {
+    this.language = { busy: true, result: null, error: null };
+    try {
+      i18n.apply(await this.backend.setLanguage(choice));
+      this.language = { busy: false, result: true, error: null };
+    } catch (reason) {
+      this.language = { busy: false, result: null, error: BackendError.from(reason) };
     }
   }
 
