@@ -126,20 +126,28 @@ pub struct Desktop {
     driver_log: PathBuf,
     herald: PathBuf,
     screenshots: PathBuf,
+    /// `LANG` of everything started here; `LANGUAGE` follows it.
+    locale: &'static str,
 }
 
 impl Desktop {
     /// Starts the display, the bus and the driver; fails the test (naming
     /// it) when a tool is missing or does not come up.
     pub async fn start() -> Desktop {
-        match tokio::task::spawn_blocking(Desktop::start_blocking).await {
+        Desktop::start_in("C.UTF-8").await
+    }
+
+    /// `start` on a desktop whose locale is `locale` (`zh_CN.UTF-8`): the
+    /// app, the driver and the helpers all see it as `LANG`.
+    pub async fn start_in(locale: &'static str) -> Desktop {
+        match tokio::task::spawn_blocking(move || Desktop::start_blocking(locale)).await {
             Ok(desktop) => desktop,
             Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
             Err(error) => panic!("starting the desktop was cancelled: {error}"),
         }
     }
 
-    fn start_blocking() -> Desktop {
+    fn start_blocking(locale: &'static str) -> Desktop {
         let tools = Tools::find();
         let herald = herald_binary();
         let home = tempfile::Builder::new()
@@ -171,6 +179,7 @@ impl Desktop {
             herald,
             screenshots: screenshots_dir(),
             home,
+            locale,
         };
         desktop.start_xvfb(&tools);
         desktop.start_bus(&tools);
@@ -188,8 +197,15 @@ impl Desktop {
             .env("XDG_DATA_HOME", home.join("data"))
             .env("XDG_CACHE_HOME", home.join("cache"))
             .env("XDG_RUNTIME_DIR", home.join("runtime"))
-            .env("LANG", "C.UTF-8")
-            .env("LANGUAGE", "en_US")
+            .env("LANG", self.locale)
+            .env(
+                "LANGUAGE",
+                if self.locale.starts_with("zh") {
+                    "zh_CN"
+                } else {
+                    "en_US"
+                },
+            )
             .env("GDK_BACKEND", "x11")
             // GTK's accessibility bridge would look for an AT-SPI bus;
             // nothing here reads one.

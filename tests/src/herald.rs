@@ -93,7 +93,7 @@ impl Herald {
     }
 
     /// Runs every command with `name=value` too, overriding the defaults
-    /// (`HERALD_KEYRING=off`, no log filter).
+    /// (`HERALD_KEYRING=off`, `LANG=C.UTF-8`, no log filter).
     pub fn env(mut self, name: &str, value: impl Into<String>) -> Herald {
         self.env.push((name.to_string(), value.into()));
         self
@@ -118,6 +118,11 @@ impl Herald {
             .arg("--data-dir")
             .arg(&self.data_dir)
             .env("HERALD_KEYRING", "off")
+            // English output, whatever the machine's locale (tests compare
+            // text); a test may set another with `env`.
+            .env("LANG", "C.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
             .env_remove("HERALD_DATA_DIR")
             .env_remove("HERALD_LOG")
             .env_remove("RUST_LOG")

@@ -130,6 +130,9 @@ impl Desktop {
     pub fn gdbus(&self, args: &[&str]) -> String {
         let output = self
             .command(Path::new("gdbus"))
+            // gdbus prints in the locale's charset: UTF-8 always, so
+            // Chinese labels read as they are on any desktop locale.
+            .env("LC_ALL", "C.UTF-8")
             .args(args)
             .output()
             .expect("gdbus runs (apt-get install libglib2.0-bin)");

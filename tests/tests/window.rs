@@ -21,7 +21,7 @@ use herald_tests::broker::{RabbitNode, StompPublisher, PASSWORD, USER};
 use herald_tests::desktop::Desktop;
 use herald_tests::ntfy::{NtfyAuth, NtfyServer};
 use herald_tests::webdriver::{Element, Session};
-use herald_tests::{free_port, now_ms, Herald, WAIT};
+use herald_tests::{free_port, now_ms, wait_for, Herald, WAIT};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -213,7 +213,7 @@ async fn clear_search(session: &Session) {
     }
 }
 
-/// Sets local-storage keys (theme, language) and reloads the page.
+/// Sets local-storage keys (the theme) and reloads the page.
 async fn reload_with(session: &Session, settings: &[(&str, &str)]) {
     for (key, value) in settings {
         session
@@ -645,7 +645,7 @@ async fn first_run_starts_the_demo_and_the_screens_look_right() {
     );
 
     // Light theme, inbox and an open message; then the dark theme.
-    show_theme(&session, &desktop, "light", &[("herald.language", "en")]).await;
+    show_theme(&session, &desktop, "light", &[]).await;
     let freezer = open_message(&session, "Freezer 3 temperature high").await;
     assert!(
         freezer.body_text.contains("Door sensor: closed"),
@@ -660,12 +660,14 @@ async fn first_run_starts_the_demo_and_the_screens_look_right() {
         .screenshot(&desktop.screenshot_path("detail-dark.png"))
         .await;
 
-    // Chinese interface, Chinese search.
-    reload_with(
-        &session,
-        &[("herald.theme", "light"), ("herald.language", "zh-CN")],
-    )
-    .await;
+    // Chinese interface, Chinese search. The backend keeps the language
+    // (the tray and notifications share it), so it survives a reload.
+    let chosen = invoke(&session, "set_language", json!({ "choice": "zh-CN" })).await;
+    assert_eq!(
+        chosen,
+        Ok(json!({ "choice": "zh-CN", "language": "zh-CN" }))
+    );
+    reload_with(&session, &[("herald.theme", "light")]).await;
     let label = session
         .find("input[type=search]")
         .await
@@ -2686,4 +2688,183 @@ async fn a_broker_source_and_the_publish_api_in_the_window() {
         ],
     )
     .await;
+}
+
+/// The tray menu's labels, once they are in the expected language.
+async fn wait_tray_labels(desktop: &Desktop, item: &str, wanted: &str) -> Vec<String> {
+    wait_for(
+        &format!("the tray menu to offer {wanted:?}"),
+        WAIT,
+        || async {
+            let labels: Vec<String> = desktop
+                .tray_menu(item, TRAY_PATH)
+                .into_iter()
+                .map(|(_, label)| label)
+                .collect();
+            if labels.iter().any(|label| label == wanted) {
+                Ok(labels)
+            } else {
+                Err(format!("{labels:?}"))
+            }
+        },
+    )
+    .await
+}
+
+/// The tray item's object path (`tray_icon_tray_app_<tray id>`).
+const TRAY_PATH: &str = "/org/ayatana/NotificationItem/tray_icon_tray_app_herald";
+
+/// Issue 8, end to end on a desktop whose locale is zh_CN: with no language
+/// chosen, the window, the tray and notifications are in Chinese; a one-
+/// character Chinese query finds and opens a Chinese message; a burst is
+/// summed up in Chinese on the notification server; and switching to
+/// English in Settings relabels the window and the tray without a restart.
+/// Screenshots of the main views in Chinese go to the README.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chinese_desktop_reads_chinese_everywhere() {
+    let _serial = SERIAL.lock().await;
+    let mut desktop = Desktop::start_in("zh_CN.UTF-8").await;
+    desktop.start_notify_monitor();
+    desktop.start_dunst();
+    desktop.start_tray_host();
+    let server = NtfyServer::start("orders").await;
+    for message in [
+        json!({ "title": "Build passed", "message": "main is green", "tags": ["ci"] }),
+        json!({ "title": "支付网关延迟升高", "message": "p95 达到 870 毫秒，超过 500 毫秒的阈值", "priority": 4, "tags": ["warning", "支付"] }),
+        json!({ "title": "新订单 #20931", "message": "客户：上海某某科技有限公司，金额 ¥12,800.00", "tags": ["订单"] }),
+        json!({ "title": "数据库 db-3 磁盘使用率 91%", "message": "剩余空间 18 GB，预计 3 天内写满", "priority": 5, "tags": ["rotating_light"] }),
+        json!({ "title": "仓库 A3 库存告警", "message": "螺丝刀库存低于阈值：剩余 3 件", "priority": 4, "tags": ["仓储"] }),
+    ] {
+        server.publish(message);
+    }
+    let published = 5;
+    let herald = Herald::new().env("LANG", "zh_CN.UTF-8");
+    let source = herald
+        .add_source("订单", "ntfy", &server.topic_url(), &[])
+        .await;
+    // The command line follows the locale too, until a language is chosen.
+    let missing = herald.exec(&["source", "enable", "999"]).await;
+    assert!(!missing.status.success());
+    assert!(
+        missing.stderr.contains("不存在") && !missing.stderr.contains("does not exist"),
+        "a Chinese error: {}",
+        missing.stderr
+    );
+    let session = desktop.launch(herald.data_dir()).await;
+    let pid = *desktop.app_pids().first().expect("herald runs");
+
+    // 1. The OS locale chose Chinese: labels, the document's language.
+    let label = session
+        .find("input[type=search]")
+        .await
+        .attribute("aria-label")
+        .await;
+    assert_eq!(label.as_deref(), Some("搜索消息"));
+    find_text(&session, "nav.sidebar button.item .label", "收件箱").await;
+    let lang = session
+        .execute("return document.documentElement.lang", &[])
+        .await;
+    assert_eq!(
+        lang,
+        json!("zh-CN"),
+        "CJK fonts and line breaking follow lang"
+    );
+    wait_rows(&session, "the messages", |rows| {
+        (rows.len() == published).then_some(())
+    })
+    .await;
+    session
+        .screenshot(&desktop.screenshot_path("inbox-zh-CN.png"))
+        .await;
+
+    // 2. One character finds the Chinese message, highlighted, and opens it.
+    let hits = search(&session, "库").await;
+    assert_eq!(
+        titles(&hits),
+        ["仓库 A3 库存告警", "数据库 db-3 磁盘使用率 91%"],
+        "every message with 库 in it, newest first, and no other"
+    );
+    let detail = open_message(&session, "仓库 A3 库存告警").await;
+    assert!(
+        detail.body_text.contains("剩余 3 件"),
+        "the Chinese body renders whole: {detail:?}"
+    );
+    session
+        .screenshot(&desktop.screenshot_path("detail-zh-CN.png"))
+        .await;
+    clear_search(&session).await;
+
+    // 3. The tray speaks Chinese.
+    let item = wait_for("the tray item to register", WAIT, || async {
+        desktop
+            .tray_item_of(pid)
+            .ok_or_else(|| "not registered".to_string())
+    })
+    .await;
+    let labels = wait_tray_labels(&desktop, &item, "退出 Herald").await;
+    assert!(
+        labels.iter().any(|label| label == "全部标为已读"),
+        "{labels:?}"
+    );
+
+    // 4. A burst is summed up in Chinese on the notification server.
+    server.publish_many(
+        (1..=60).map(
+            |n| json!({ "title": format!("订单 {n} 已付款"), "message": format!("金额 ¥{n}") }),
+        ),
+    );
+    herald
+        .wait_stored(source, published as u64 + 60, WAIT)
+        .await;
+    let summary = wait_for("a Chinese burst summary on the bus", WAIT, || async {
+        let calls = desktop.notify_calls();
+        calls
+            .iter()
+            .map(|call| call.summary.clone())
+            .find(|summary| summary.starts_with("来自 订单 的 ") && summary.ends_with(" 条新消息"))
+            .ok_or_else(|| format!("{:?}", calls.iter().map(|c| &c.summary).collect::<Vec<_>>()))
+    })
+    .await;
+    eprintln!("burst summary: {summary}");
+
+    // 5. The main screens in Chinese, for the README.
+    session.click(&testid("nav-manage-sources")).await;
+    find_text(&session, "h1", "消息源").await;
+    session
+        .screenshot(&desktop.screenshot_path("sources-admin-zh-CN.png"))
+        .await;
+    session.click(&testid("nav-rules")).await;
+    session
+        .screenshot(&desktop.screenshot_path("rules-zh-CN.png"))
+        .await;
+    session.click(&testid("nav-settings")).await;
+    find_text(&session, "h1", "设置").await;
+    session
+        .screenshot(&desktop.screenshot_path("settings-zh-CN.png"))
+        .await;
+
+    // 6. English in Settings: the window and the tray follow, no restart;
+    // and the choice is stored for the next start and the command line.
+    session
+        .select_option(&testid("settings-language"), "en")
+        .await;
+    find_text(&session, "h1", "Settings").await;
+    let labels = wait_tray_labels(&desktop, &item, "Quit Herald").await;
+    assert!(
+        labels.iter().any(|label| label == "Mark all read"),
+        "{labels:?}"
+    );
+    assert_eq!(
+        setting(&herald.database(), "language"),
+        json!("en"),
+        "the choice is in the database"
+    );
+    let missing = herald.exec(&["source", "enable", "999"]).await;
+    assert!(
+        missing.stderr.contains("does not exist"),
+        "the command line follows the stored choice, not the Chinese locale: {}",
+        missing.stderr
+    );
+
+    desktop.quit(session).await;
 }
