@@ -333,11 +333,11 @@ fn list_sources(store: &Store, json: bool) -> Result<()> {
             store::SecretStore::Database => "cli.source.secrets_database",
         };
         println!(
-            "{:>4}  {:<20} {:<6} {:<9} {}",
+            "{:>4}  {} {:<6} {} {}",
             source.id.0,
-            output::terminal_safe(&output::truncate(&source.name, 20)),
+            output::column(&output::terminal_safe(&source.name), 20),
             source.protocol,
-            state_text(source.enabled, &source.state),
+            output::column(&state_text(source.enabled, &source.state), 9),
             output::terminal_safe(&source.url)
         );
         println!(
@@ -834,14 +834,14 @@ fn stats(store: &Store, json: bool) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for source in &stats.sources {
-        let name = output::terminal_safe(&output::truncate(&source.name, 20));
+        let name = output::column(&output::terminal_safe(&source.name), 20);
         println!(
             "{}",
             i18n::text(
                 "cli.stats.source",
                 &[
                     ("id", &format!("{:>4}", source.id.0)),
-                    ("name", &format!("{name:<20}")),
+                    ("name", &name),
                     ("stored", &format!("{:>9}", source.stored)),
                     ("unread", &format!("{:>9}", source.unread)),
                     ("rejected", &format!("{:>7}", source.frames_rejected)),

@@ -5,6 +5,7 @@
 
 use herald_core::model::Message;
 use serde::Serialize;
+use unicode_width::UnicodeWidthChar;
 
 /// Replaces control characters (ANSI escapes included) and bidirectional
 /// overrides with visible stand-ins, and newlines with spaces.
@@ -30,6 +31,37 @@ pub fn truncate(text: &str, max: usize) -> String {
     } else {
         head
     }
+}
+
+/// How many terminal columns `text` takes (two for a Chinese character).
+pub fn width(text: &str) -> usize {
+    text.chars()
+        .map(|character| character.width().unwrap_or(0))
+        .sum()
+}
+
+/// `text` in exactly `columns` terminal columns: cut (with an ellipsis)
+/// when wider, padded with spaces when narrower. A Chinese character takes
+/// two columns, so tables of Chinese and English names line up; a cut
+/// never falls inside a character.
+pub fn column(text: &str, columns: usize) -> String {
+    let width = |character: char| character.width().unwrap_or(0);
+    let total = self::width(text);
+    if total <= columns {
+        return format!("{text}{}", " ".repeat(columns - total));
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for character in text.chars() {
+        // Room for the ellipsis, which takes one column.
+        if used + width(character) + 1 > columns {
+            break;
+        }
+        used += width(character);
+        out.push(character);
+    }
+    out.push('…');
+    format!("{out}{}", " ".repeat(columns.saturating_sub(used + 1)))
 }
 
 /// `2026-11-28 14:03` in local time.
@@ -91,11 +123,11 @@ pub fn message_row(message: &Message) -> String {
         &message.title
     };
     format!(
-        "{:>7} {} {}  {:<16}  P{}  {}",
+        "{:>7} {} {}  {}  P{}  {}",
         message.id.0,
         flags,
         local_time(message.sent_at),
-        terminal_safe(&truncate(&message.source_name, 16)),
+        column(&terminal_safe(&message.source_name), 16),
         message.priority.get(),
         terminal_safe(&truncate(title, 90))
     )
@@ -124,5 +156,17 @@ mod tests {
     fn truncation_counts_characters_not_bytes() {
         assert_eq!(truncate("库存告警通知", 4), "库存告警…");
         assert_eq!(truncate("short", 10), "short");
+    }
+
+    #[test]
+    fn columns_count_chinese_as_two_and_cut_between_characters() {
+        assert_eq!(column("Orders", 8), "Orders  ");
+        assert_eq!(column("订单", 8), "订单    ");
+        assert_eq!(width(&column("订单", 8)), width(&column("Orders", 8)));
+        // Five columns: two characters and the ellipsis, then a space where
+        // half a character would have gone.
+        assert_eq!(column("仓库库存告警", 6), "仓库… ");
+        assert_eq!(width(&column("仓库库存告警", 6)), 6);
+        assert_eq!(column("Build passed", 6), "Build…");
     }
 }

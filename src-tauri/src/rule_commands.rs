@@ -350,23 +350,24 @@ fn list(store: &Store, json: bool) -> Result<()> {
         println!("{}", i18n::text("cli.rule.none", &[]));
         return Ok(());
     }
+    let (on, off) = (
+        i18n::text("cli.rule.on", &[]),
+        i18n::text("cli.rule.off", &[]),
+    );
+    let state_columns = output::width(&on).max(output::width(&off));
     for (position, rule) in rules.iter().enumerate() {
         let actions: Vec<String> = rule.actions.iter().map(describe_action).collect();
-        let state = if rule.enabled {
-            i18n::text("cli.rule.on", &[])
-        } else {
-            i18n::text("cli.rule.off", &[])
-        };
+        let state = if rule.enabled { &on } else { &off };
         let stop = if rule.stop {
             format!("  {}", i18n::text("cli.rule.stop", &[]))
         } else {
             String::new()
         };
         println!(
-            "{:>2}. #{:<4} {:<3} {}{}",
+            "{:>2}. #{:<4} {} {}{}",
             position + 1,
             rule.id,
-            state,
+            output::column(state, state_columns),
             output::terminal_safe(&rule.name),
             stop
         );
@@ -467,9 +468,9 @@ fn test(store: &Store, only: Option<i64>, limit: usize, json: bool) -> Result<()
             );
         }
         println!(
-            "{:>8}  {:<24} {}",
+            "{:>8}  {} {}",
             message.id,
-            output::terminal_safe(&output::truncate(&message.title, 24)),
+            output::column(&output::terminal_safe(&message.title), 24),
             output::terminal_safe(&format!(
                 "{} → {}",
                 message.rules.join(", "),
