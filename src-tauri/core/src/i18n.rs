@@ -345,55 +345,60 @@ pub mod audit {
         .concat()
     }
 
-    /// The string literals in Rust source, with their line numbers; raw
-    /// strings and escapes are read well enough for keys and messages.
-    pub fn literals(source: &str) -> Vec<(usize, String)> {
-        let mut found = Vec::new();
+    /// Rust source read once: its code with the `//` comments dropped and
+    /// each string literal replaced by [`STRING`] (newlines kept, so line
+    /// numbers hold), and the literals' text in order with the line each
+    /// starts on. Raw strings and escapes are read well enough for keys and
+    /// messages.
+    struct Scanned {
+        code: String,
+        strings: Vec<(usize, String)>,
+    }
+
+    /// Where a string literal stood in [`Scanned::code`].
+    const STRING: char = '\u{0}';
+
+    fn scan(source: &str) -> Scanned {
+        let mut code = String::with_capacity(source.len());
+        let mut strings = Vec::new();
         let mut line = 1;
-        let mut chars = source.char_indices().peekable();
+        let mut chars = source.chars().peekable();
         let mut previous = ' ';
-        while let Some((_, character)) = chars.next() {
+        while let Some(character) = chars.next() {
             match character {
-                '\n' => line += 1,
-                '/' if chars.peek().map(|(_, next)| *next) == Some('/') => {
+                '/' if chars.peek() == Some(&'/') => {
                     // A comment runs to the end of the line.
-                    for (_, next) in chars.by_ref() {
-                        if next == '\n' {
-                            line += 1;
-                            break;
-                        }
+                    if chars.by_ref().any(|next| next == '\n') {
+                        code.push('\n');
+                        line += 1;
                     }
+                    previous = '\n';
+                    continue;
                 }
                 '\'' => {
-                    // A char literal ('"' included) or a lifetime: skip a
+                    // A char literal ('"' included) or a lifetime: copy a
                     // char literal whole so its quote starts no string.
-                    let rest: String = chars.clone().take(3).map(|(_, c)| c).collect();
-                    let mut rest = rest.chars();
-                    match (rest.next(), rest.next(), rest.next()) {
-                        (Some('\\'), Some(_), Some('\'')) => {
-                            chars.nth(2);
-                        }
-                        (Some(_), Some('\''), _) => {
-                            chars.nth(1);
-                        }
-                        _ => {}
-                    }
+                    code.push(character);
+                    let ahead: Vec<char> = chars.clone().take(3).collect();
+                    let length = match ahead.as_slice() {
+                        ['\\', _, '\'', ..] => 3,
+                        [_, '\'', ..] => 2,
+                        _ => 0,
+                    };
+                    code.extend(chars.by_ref().take(length));
                 }
                 '"' => {
                     let raw = previous == 'r' || previous == '#';
-                    let start_line = line;
+                    let start = line;
                     let mut text = String::new();
-                    while let Some((_, next)) = chars.next() {
+                    while let Some(next) = chars.next() {
                         match next {
-                            '\\' if !raw => {
-                                if let Some((_, escaped)) = chars.next() {
-                                    if escaped == '\n' {
-                                        line += 1;
-                                    } else {
-                                        text.push(escaped);
-                                    }
-                                }
-                            }
+                            '\\' if !raw => match chars.next() {
+                                // A line continuation.
+                                Some('\n') => line += 1,
+                                Some(escaped) => text.push(escaped),
+                                None => {}
+                            },
                             '"' => break,
                             other => {
                                 if other == '\n' {
@@ -403,13 +408,26 @@ pub mod audit {
                             }
                         }
                     }
-                    found.push((start_line, text));
+                    strings.push((start, text));
+                    code.push(STRING);
+                    code.extend(std::iter::repeat_n('\n', line - start));
                 }
-                _ => {}
+                other => {
+                    if other == '\n' {
+                        line += 1;
+                    }
+                    code.push(other);
+                }
             }
             previous = character;
         }
-        found
+        Scanned { code, strings }
+    }
+
+    /// The string literals in Rust source (not in comments), with their
+    /// line numbers.
+    pub fn literals(source: &str) -> Vec<(usize, String)> {
+        scan(source).strings
     }
 
     fn looks_like_key(text: &str) -> bool {
@@ -492,25 +510,28 @@ pub mod audit {
     pub fn hard_coded(files: &[(PathBuf, String)]) -> Vec<String> {
         let mut found = std::collections::BTreeSet::new();
         for (path, source) in files {
-            let code = without_comments(source);
-            let code = code.split("#[cfg(test)]").next().unwrap_or_default();
+            let scanned = scan(source);
+            let code = scanned
+                .code
+                .split("#[cfg(test)]")
+                .next()
+                .unwrap_or_default();
             for (pattern, skip, whole) in SPOKEN {
                 for (index, _) in code.match_indices(pattern) {
                     let before = &code[..index];
-                    // `eprintln!(` also holds `println!(`: read each call
-                    // once; and a pattern inside a string is not a call.
-                    if (pattern.starts_with(char::is_alphabetic)
-                        && before.ends_with(|c: char| c.is_alphanumeric() || c == '_'))
-                        || before.ends_with('"')
+                    // `eprintln!(` also holds `println!(`: read each call once.
+                    if pattern.starts_with(char::is_alphabetic)
+                        && before.ends_with(|c: char| c.is_alphanumeric() || c == '_')
                     {
                         continue;
                     }
                     let open = index + pattern.len() - 1;
-                    for (argument, literal) in arguments(&code[open..], whole) {
+                    let strings = &scanned.strings[before.matches(STRING).count()..];
+                    for (argument, literal) in arguments(&code[open..], strings, whole) {
                         let name_or_key = whole
-                            && (looks_like_key(&literal)
+                            && (looks_like_key(literal)
                                 || literal.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
-                        if argument >= skip && has_words(&literal) && !name_or_key {
+                        if argument >= skip && has_words(literal) && !name_or_key {
                             let line = before.matches('\n').count() + 1;
                             found.insert(format!("{}:{line}: {literal:?}", path.display()));
                         }
@@ -521,80 +542,26 @@ pub mod audit {
         found.into_iter().collect()
     }
 
-    /// `source` with its `//` comments blanked (newlines kept, so line
-    /// numbers stay right); strings and char literals are left alone.
-    fn without_comments(source: &str) -> String {
-        let mut out = String::with_capacity(source.len());
-        let mut chars = source.chars().peekable();
-        let mut previous = ' ';
-        while let Some(character) = chars.next() {
-            match character {
-                '/' if chars.peek() == Some(&'/') => {
-                    for next in chars.by_ref() {
-                        if next == '\n' {
-                            out.push('\n');
-                            break;
-                        }
-                    }
-                    previous = '\n';
-                    continue;
-                }
-                '\'' => {
-                    out.push(character);
-                    let ahead: Vec<char> = chars.clone().take(3).collect();
-                    let length = match ahead.as_slice() {
-                        ['\\', _, '\'', ..] => 3,
-                        [_, '\'', ..] => 2,
-                        _ => 0,
-                    };
-                    out.extend(chars.by_ref().take(length));
-                }
-                '"' => {
-                    let raw = previous == 'r' || previous == '#';
-                    out.push(character);
-                    while let Some(next) = chars.next() {
-                        out.push(next);
-                        if next == '\\' && !raw {
-                            out.extend(chars.next());
-                        } else if next == '"' {
-                            break;
-                        }
-                    }
-                }
-                other => out.push(other),
-            }
-            previous = character;
-        }
-        out
-    }
-
-    /// The string literals of a call's argument list (`call` starts at its
-    /// `(`), with the index of the argument each is in: only those written
-    /// directly as an argument, or every one inside when `whole`.
-    fn arguments(call: &str, whole: bool) -> Vec<(usize, String)> {
+    /// The string literals of a call's argument list (`call` is scanned
+    /// code starting at its `(`; `strings` the literals from there on), with
+    /// the index of the argument each is in: only those written directly as
+    /// an argument, or every one inside when `whole`.
+    fn arguments<'s>(
+        call: &str,
+        strings: &'s [(usize, String)],
+        whole: bool,
+    ) -> Vec<(usize, &'s str)> {
         let mut found = Vec::new();
+        let mut strings = strings.iter();
         let mut depth = 0usize;
         let mut argument = 0;
-        let mut chars = call.chars().peekable();
-        let mut previous = ' ';
-        while let Some(character) = chars.next() {
+        for character in call.chars() {
             match character {
-                '"' => {
-                    let raw = previous == 'r' || previous == '#';
-                    let mut text = String::new();
-                    while let Some(next) = chars.next() {
-                        match next {
-                            '\\' if !raw => {
-                                if let Some(escaped) = chars.next() {
-                                    text.push(escaped);
-                                }
-                            }
-                            '"' => break,
-                            other => text.push(other),
+                STRING => {
+                    if let Some((_, text)) = strings.next() {
+                        if depth == 1 || whole {
+                            found.push((argument, text.as_str()));
                         }
-                    }
-                    if depth == 1 || whole {
-                        found.push((argument, text));
                     }
                 }
                 '(' | '[' | '{' => depth += 1,
@@ -607,7 +574,6 @@ pub mod audit {
                 ',' if depth == 1 => argument += 1,
                 _ => {}
             }
-            previous = character;
         }
         found
     }
