@@ -3,7 +3,7 @@
 //! language is the one process-wide choice in [`herald_core::i18n`].
 
 use herald_core::i18n::Catalog;
-pub use herald_core::i18n::{choose, language, Choice, Language};
+pub use herald_core::i18n::{choice, choose, language, Choice, Language};
 
 static CATALOG: Catalog = Catalog::new(
     include_str!("../locales/en.json"),

@@ -105,13 +105,18 @@ pub fn choose(choice: Choice) {
     CHOSEN.store(value, Ordering::Relaxed);
 }
 
+/// The choice made with [`choose`] (the OS's until then).
+pub fn choice() -> Choice {
+    match CHOSEN.load(Ordering::Relaxed) {
+        1 => Choice::Fixed(Language::English),
+        2 => Choice::Fixed(Language::Chinese),
+        _ => Choice::System,
+    }
+}
+
 /// The language text is made in now.
 pub fn language() -> Language {
-    match CHOSEN.load(Ordering::Relaxed) {
-        1 => Language::English,
-        2 => Language::Chinese,
-        _ => os_language(),
-    }
+    choice().resolve()
 }
 
 /// The OS locale's language, read once: `LC_ALL`, `LC_MESSAGES`, `LANG` on

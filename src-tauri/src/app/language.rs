@@ -17,10 +17,11 @@ fn view(choice: Choice) -> LanguageView {
     }
 }
 
+/// The language in use: the stored choice, applied when Herald started or
+/// when it was last changed.
 #[tauri::command]
-pub async fn get_language(state: State<'_, AppState>) -> Result<LanguageView, AppError> {
-    let choice = state.store.read_async(stored::language).await?;
-    Ok(view(choice))
+pub fn get_language() -> LanguageView {
+    view(i18n::choice())
 }
 
 /// Stores `choice` (`system`, `en` or `zh-CN`) and switches to it.
